@@ -1,0 +1,245 @@
+"""Scenario files: every tunable value of a run, with defaults and their sources.
+
+A scenario is a TOML file whose tables mirror the dataclasses below. Any value
+left out keeps its default; an unknown key, a wrong type or an out-of-range
+value is an :class:`~bundler.errors.InputError` that names the file and key
+(with a suggestion when the key looks like a typo). ``scenarios/default.toml``
+lists every key with its default and source.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bundler.errors import InputError
+
+
+def _num(default: float, *, lo: float | None = 0.0, hi: float | None = None, source: str = ""):
+    """A numeric field with bounds; the source of the default is kept as metadata."""
+    return field(default=default, metadata={"min": lo, "max": hi, "source": source})
+
+
+@dataclass(frozen=True)
+class InputSection:
+    """How a layer is read."""
+
+    # extra or overriding field-name mappings: raw name -> canonical name
+    columns: dict[str, str] = field(default_factory=dict)
+    # layer name inside multi-layer files (GeoPackage); empty means the first
+    layer: str = ""
+
+
+@dataclass(frozen=True)
+class ValidationSection:
+    """Tolerances of the validation step."""
+
+    # |decreed - polygon| / decreed above this is reported
+    area_tolerance: float = _num(0.10, hi=10.0, source="assumed: 10% flags digitising errors")
+    # overlaps smaller than this are ignored as sliver noise
+    min_overlap_ha: float = _num(0.01, source="assumed")
+
+
+@dataclass(frozen=True)
+class GraphSection:
+    """Which units are neighbours."""
+
+    max_gap_m: float = _num(
+        1000.0,
+        source="assumed: 1 km lets units split by a road or river be bundled; 0 means touching",
+    )
+    landscape_edges: bool = True
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """All settings of one run. Build with :func:`load_scenario` or ``Scenario()``."""
+
+    name: str = "default"
+    input: InputSection = field(default_factory=InputSection)
+    validation: ValidationSection = field(default_factory=ValidationSection)
+    graph: GraphSection = field(default_factory=GraphSection)
+
+    def with_values(self, values: dict[str, Any]) -> Scenario:
+        """Return a copy with dotted keys replaced, e.g. ``{"graph.max_gap_m": 500}``.
+
+        Values go through the same checks as a scenario file.
+        """
+        data = to_dict(self)
+        for dotted, value in values.items():
+            node = data
+            *parents, last = dotted.split(".")
+            for part in parents:
+                if part not in node or not isinstance(node[part], dict):
+                    raise InputError(f"unknown scenario key {dotted!r}")
+                node = node[part]
+            node[last] = value
+        return from_dict(data, origin="command-line options")
+
+
+def to_dict(obj: Any) -> Any:
+    """Turn a scenario (or section) into plain dicts, ready for TOML or JSON."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_dict(v) for v in obj]
+    return obj
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _check_value(value: Any, tp: Any, key: str, meta: Any, problems: list[str]) -> Any:
+    """Check one value against its annotated type; return the converted value."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _check_value(value, inner[0], key, meta, problems)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            problems.append(f"{key}: expected a table, got {type(value).__name__}")
+            return tp()
+        return _build(tp, value, key + ".", problems)
+    if origin is dict:
+        _kt, vt = typing.get_args(tp)
+        if not isinstance(value, dict):
+            problems.append(f"{key}: expected a table, got {type(value).__name__}")
+            return {}
+        return {str(k): _check_value(v, vt, f"{key}.{k}", {}, problems) for k, v in value.items()}
+    if origin in (list, tuple):
+        (et, *_) = typing.get_args(tp)
+        if not isinstance(value, list | tuple):
+            problems.append(f"{key}: expected a list, got {type(value).__name__}")
+            return ()
+        return tuple(_check_value(v, et, f"{key}[{i}]", {}, problems) for i, v in enumerate(value))
+    if tp is bool:
+        if not isinstance(value, bool):
+            problems.append(f"{key}: expected true or false, got {value!r}")
+            return False
+        return value
+    if tp in (int, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if tp is int and isinstance(value, float):
+            ok = value.is_integer()
+        if not ok:
+            problems.append(f"{key}: expected a number, got {value!r}")
+            return 0
+        value = tp(value)
+        if not math.isfinite(value):
+            problems.append(f"{key}: must be finite, got {value!r}")
+            return value
+        lo, hi = meta.get("min"), meta.get("max")
+        if lo is not None and value < lo:
+            problems.append(f"{key}: must be >= {lo}, got {value!r}")
+        if hi is not None and value > hi:
+            problems.append(f"{key}: must be <= {hi}, got {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            problems.append(f"{key}: expected a string, got {value!r}")
+            return ""
+        return value
+    problems.append(f"{key}: unsupported type {_type_name(tp)}")  # pragma: no cover
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str, problems: list[str]) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
+            hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
+            known = ", ".join(sorted(fields))
+            problems.append(f"unknown key '{prefix}{key}'{hint} (known here: {known})")
+            continue
+        f = fields[key]
+        kwargs[key] = _check_value(value, hints[key], prefix + key, f.metadata, problems)
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:  # pragma: no cover - guarded by checks above
+        problems.append(f"{prefix.rstrip('.') or 'scenario'}: {exc}")
+        return cls()
+
+
+def from_dict(data: dict[str, Any], origin: str = "scenario") -> Scenario:
+    """Build a :class:`Scenario` from nested dicts, checking every key and value.
+
+    Parameters
+    ----------
+    data : dict
+        Nested tables as read from TOML.
+    origin : str
+        What to call the source in error messages (usually the file path).
+
+    Raises
+    ------
+    InputError
+        Listing every unknown key, wrong type and out-of-range value at once.
+    """
+    problems: list[str] = []
+    scenario = _build(Scenario, data, "", problems)
+    if problems:
+        raise InputError(f"{origin}: invalid scenario", problems)
+    return scenario
+
+
+def load_scenario(path: str | Path | None) -> Scenario:
+    """Read and check a TOML scenario file; ``None`` gives the defaults.
+
+    Parameters
+    ----------
+    path : str, Path or None
+        The scenario file.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    InputError
+        When the file is missing, is not valid TOML, or holds invalid keys or values.
+    """
+    if path is None:
+        return Scenario()
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: scenario file not found")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: cannot read scenario file ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{p}: not valid TOML: {exc}") from None
+    data.setdefault("name", p.stem)
+    return from_dict(data, origin=str(p))
+
+
+def field_sources(obj: Any = None, prefix: str = "") -> dict[str, str]:
+    """Map every dotted scenario key that has a documented source to that source."""
+    obj = Scenario() if obj is None else obj
+    out: dict[str, str] = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            out.update(field_sources(value, prefix + f.name + "."))
+        elif f.metadata.get("source"):
+            out[prefix + f.name] = f.metadata["source"]
+    return out

@@ -1,0 +1,1 @@
+"""Solver backends for ps-bundler, all behind one interface (see :mod:`solvers.base`)."""

@@ -1,0 +1,113 @@
+"""The solver interface shared by every backend: parameters, termination and result.
+
+Every backend returns the same normalized :class:`SolveResult`. A result is
+``OPTIMAL`` only when the solver proved optimality within the requested gap;
+an answer found when a limit stopped the search is ``FEASIBLE`` and carries its
+best bound and gap, so a timed-out answer never looks optimal.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class Termination(enum.StrEnum):
+    """Why a solve stopped."""
+
+    OPTIMAL = "optimal"  # proven optimal (within rel_gap)
+    FEASIBLE = "feasible"  # a solution, not proven optimal (limit reached or heuristic)
+    INFEASIBLE = "infeasible"  # proven to have no solution
+    NO_SOLUTION = "no_solution"  # a limit was reached before any solution was found
+    ERROR = "error"  # the backend failed
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """Parameters every backend understands.
+
+    Parameters
+    ----------
+    time_limit : float
+        Wall-clock limit in seconds for one solve.
+    rel_gap : float
+        Relative optimality gap at which the solver may stop and report optimal.
+    threads : int
+        Worker threads; 0 lets the backend decide.
+    seed : int
+        Random seed, so that runs are reproducible.
+    verbose : bool
+        Let the backend print its log.
+    """
+
+    time_limit: float = 60.0
+    rel_gap: float = 1e-4
+    threads: int = 1
+    seed: int = 0
+    verbose: bool = False
+
+    def __post_init__(self):
+        if not (self.time_limit > 0 and math.isfinite(self.time_limit)):
+            raise ValueError(
+                f"time_limit must be a positive number of seconds, got {self.time_limit}"
+            )
+        if not (0 <= self.rel_gap < 1):
+            raise ValueError(f"rel_gap must be in [0, 1), got {self.rel_gap}")
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0, got {self.threads}")
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """A normalized solver answer.
+
+    Attributes
+    ----------
+    termination : Termination
+    objective : float or None
+        Objective value of the returned solution (in the model's sense).
+    bound : float or None
+        Best proven bound on the optimum (upper bound when maximizing).
+    gap : float or None
+        Relative gap ``|bound - objective| / max(1, |objective|)``, None without both.
+    runtime_s : float
+    x : numpy.ndarray or None
+        Variable values of the returned solution.
+    solver : str
+        Backend name.
+    message : str
+        Extra information (e.g. the backend's own status text).
+    """
+
+    termination: Termination
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    runtime_s: float
+    x: np.ndarray | None = field(default=None, repr=False)
+    solver: str = ""
+    message: str = ""
+
+    @property
+    def has_solution(self) -> bool:
+        """True when a primal solution is available."""
+        return self.x is not None and self.termination in (
+            Termination.OPTIMAL,
+            Termination.FEASIBLE,
+        )
+
+
+def relative_gap(objective: float | None, bound: float | None) -> float | None:
+    """Relative gap between a solution value and a bound, ``None`` if either is missing.
+
+    The denominator is ``max(1, |objective|)`` so that objectives near zero give a
+    finite gap.
+    """
+    if objective is None or bound is None:
+        return None
+    if not (math.isfinite(objective) and math.isfinite(bound)):
+        return None
+    return abs(bound - objective) / max(1.0, abs(objective))

@@ -1,0 +1,133 @@
+"""The bundling problem in solver-neutral form.
+
+:class:`BundlingProblem` is what ``bundler`` hands to ``solvers``: plain arrays,
+no geometry. Units are numbered ``0..n-1``. A *bundle* is a set of units; it is
+feasible when
+
+* it is connected in the graph given by ``edges``;
+* it has a *root* ``r`` with every member in ``candidates[r]`` (this encodes the
+  radius, district and landscape limits, decided by ``bundler``);
+* ``sum(area_min_ha[members]) >= min_area_ha[r]`` (a conservative area: overlaps
+  with other permits already removed);
+* ``sum(area_ha[members]) <= max_area_ha`` and ``len(members) <= max_units``
+  (when ``max_units > 0``);
+* when ``check_cost``: ``bundle_slack + sum(slack[members]) <= 0``. ``slack`` is the
+  linear, conservative form of "levelized cost per credit <= price": present value
+  of costs minus price times present value of credits.
+
+The objective is ``sum over bundles of (bundle_value + sum(value[members]))``,
+maximized. Bundles are disjoint. Units with ``must_cover`` set must be in a bundle
+(locked-in units; every unit for max-p).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class BundlingProblem:
+    """One independent piece (usually a connected component) of a bundling run.
+
+    Attributes
+    ----------
+    unit_ids : tuple of str
+        Input ids, for messages and results.
+    edges : ndarray of shape (m, 2)
+        Adjacency as pairs ``(i, j)`` with ``i < j``.
+    area_ha, area_min_ha : ndarray of shape (n,)
+        Full polygon area (for upper limits) and the conservative area with
+        overlaps removed (for the minimum).
+    value : ndarray of shape (n,)
+        Objective contribution of a unit when it is in a bundle.
+    bundle_value : float
+        Objective contribution of each bundle (e.g. minus its fixed costs; +1 for max-p).
+    slack : ndarray of shape (n,)
+        Cost-efficiency contribution of a unit (see module docstring).
+    bundle_slack : float
+        Cost-efficiency contribution of each bundle (its fixed costs).
+    min_area_ha : ndarray of shape (n,)
+        Minimum bundle area when unit ``i`` is the root.
+    max_area_ha : float
+        Maximum bundle area (``inf`` for none).
+    max_units : int
+        Maximum number of units in a bundle (0 for none).
+    candidates : tuple of ndarray
+        ``candidates[r]``: sorted unit indices that may join a bundle rooted at ``r``
+        (always including ``r`` itself when ``r`` may be a root; empty otherwise).
+    must_cover : ndarray of bool, shape (n,)
+        Units that must be in some bundle.
+    check_cost : bool
+        Whether the cost-efficiency constraint applies.
+    objective : str
+        ``"npv"``, ``"credits"`` or ``"max-p"``; informative only, the numbers above
+        already encode it.
+    """
+
+    unit_ids: tuple[str, ...]
+    edges: np.ndarray
+    area_ha: np.ndarray
+    area_min_ha: np.ndarray
+    value: np.ndarray
+    bundle_value: float
+    slack: np.ndarray
+    bundle_slack: float
+    min_area_ha: np.ndarray
+    max_area_ha: float
+    max_units: int
+    candidates: tuple[np.ndarray, ...]
+    must_cover: np.ndarray
+    check_cost: bool = True
+    objective: str = "npv"
+
+    @property
+    def n(self) -> int:
+        """Number of units."""
+        return len(self.unit_ids)
+
+    def graph(self) -> nx.Graph:
+        """The adjacency graph on unit indices ``0..n-1``."""
+        g = nx.Graph()
+        g.add_nodes_from(range(self.n))
+        g.add_edges_from(map(tuple, np.asarray(self.edges, dtype=int).reshape(-1, 2)))
+        return g
+
+    def bundle_objective(self, members: Iterable[int]) -> float:
+        """Objective contribution of one bundle."""
+        idx = np.fromiter(members, dtype=int)
+        return float(self.bundle_value + self.value[idx].sum())
+
+    def bundle_violations(self, members: Sequence[int], graph: nx.Graph | None = None) -> list[str]:
+        """Rules of the module docstring that a bundle breaks (empty when feasible).
+
+        Parameters
+        ----------
+        members : sequence of int
+            Unit indices of the bundle.
+        graph : networkx.Graph, optional
+            ``self.graph()``, passed in to avoid rebuilding it for every bundle.
+        """
+        g = self.graph() if graph is None else graph
+        idx = np.asarray(sorted(set(members)), dtype=int)
+        out: list[str] = []
+        if len(idx) == 0:
+            return ["empty bundle"]
+        if not nx.is_connected(g.subgraph(idx.tolist())):
+            out.append("not connected")
+        roots = [r for r in idx if np.isin(idx, self.candidates[r]).all()]
+        area_min = float(self.area_min_ha[idx].sum())
+        if not roots:
+            out.append("no unit can be the root of all members (radius/district/landscape)")
+        elif area_min < min(self.min_area_ha[r] for r in roots) - 1e-6:
+            out.append(f"area {area_min:.1f} ha below the minimum")
+        if float(self.area_ha[idx].sum()) > self.max_area_ha + 1e-6:
+            out.append("area above the maximum")
+        if self.max_units and len(idx) > self.max_units:
+            out.append(f"{len(idx)} units above the maximum {self.max_units}")
+        if self.check_cost and self.bundle_slack + float(self.slack[idx].sum()) > 1e-6:
+            out.append("not cost-efficient")
+        return out
