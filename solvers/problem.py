@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
+from solvers.base import Termination
+
 
 @dataclass(frozen=True, eq=False)
 class BundlingProblem:
@@ -56,9 +58,10 @@ class BundlingProblem:
         Maximum bundle area (``inf`` for none).
     max_units : int
         Maximum number of units in a bundle (0 for none).
-    candidates : tuple of ndarray
+    candidates : tuple of ndarray, or None
         ``candidates[r]``: sorted unit indices that may join a bundle rooted at ``r``
         (always including ``r`` itself when ``r`` may be a root; empty otherwise).
+        ``None`` means no radius/district/landscape limit: any unit may join any root.
     must_cover : ndarray of bool, shape (n,)
         Units that must be in some bundle.
     check_cost : bool
@@ -79,7 +82,7 @@ class BundlingProblem:
     min_area_ha: np.ndarray
     max_area_ha: float
     max_units: int
-    candidates: tuple[np.ndarray, ...]
+    candidates: tuple[np.ndarray, ...] | None
     must_cover: np.ndarray
     check_cost: bool = True
     objective: str = "npv"
@@ -95,6 +98,12 @@ class BundlingProblem:
         g.add_nodes_from(range(self.n))
         g.add_edges_from(map(tuple, np.asarray(self.edges, dtype=int).reshape(-1, 2)))
         return g
+
+    def may_root(self, root: int, members: np.ndarray) -> bool:
+        """Whether every member may join a bundle rooted at ``root``."""
+        if self.candidates is None:
+            return True
+        return bool(np.isin(members, self.candidates[root]).all())
 
     def bundle_objective(self, members: Iterable[int]) -> float:
         """Objective contribution of one bundle."""
@@ -118,7 +127,7 @@ class BundlingProblem:
             return ["empty bundle"]
         if not nx.is_connected(g.subgraph(idx.tolist())):
             out.append("not connected")
-        roots = [r for r in idx if np.isin(idx, self.candidates[r]).all()]
+        roots = [r for r in idx if self.may_root(r, idx)]
         area_min = float(self.area_min_ha[idx].sum())
         if not roots:
             out.append("no unit can be the root of all members (radius/district/landscape)")
@@ -131,3 +140,37 @@ class BundlingProblem:
         if self.check_cost and self.bundle_slack + float(self.slack[idx].sum()) > 1e-6:
             out.append("not cost-efficient")
         return out
+
+
+@dataclass(frozen=True)
+class BundlingResult:
+    """A normalized answer to a :class:`BundlingProblem`.
+
+    Attributes
+    ----------
+    termination : Termination
+        ``OPTIMAL`` only when proven (see :mod:`solvers.base`).
+    objective : float or None
+        Sum of the bundles' objective contributions.
+    bound : float or None
+        Best proven upper bound on the optimum, when the backend has one.
+    gap : float or None
+        Relative gap (see :func:`solvers.base.relative_gap`).
+    runtime_s : float
+    bundles : tuple of tuple of int
+        Each bundle's sorted unit indices; bundles sorted by their first unit.
+    solver : str
+    message : str
+    iterations : int
+        Solve-check-resolve rounds (MIP backends) or local-search passes.
+    """
+
+    termination: Termination
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    runtime_s: float
+    bundles: tuple[tuple[int, ...], ...] = ()
+    solver: str = ""
+    message: str = ""
+    iterations: int = 0
