@@ -54,7 +54,7 @@ def ministry_export(seed: int = 155) -> gpd.GeoDataFrame:
     pairs = [(r * ncol + c, r * ncol + c + 1) for r in range(12) for c in range(0, 12, 2)][:29]
     for a, b in pairs:
         ra, ca = divmod(a, ncol)
-        rb, cb = divmod(b, ncol)
+        _, cb = divmod(b, ncol)
         x, y = ca * step, ra * step
         # reaches from the left cell's corner to 500 m inside the right square
         geoms[a] = box(X0 + x, Y0 + y, X0 + cb * step + 500, Y0 + y + sides[a])

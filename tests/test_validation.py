@@ -227,7 +227,7 @@ def test_unreadable_inputs(tmp_path):
         load_units(text)
     broken = tmp_path / "broken.geojson"
     broken.write_text('{"type": "FeatureCollection", "features": [ {"type": ')
-    with pytest.raises(InputError, match="broken.geojson: not a vector layer"):
+    with pytest.raises(InputError, match=r"broken\.geojson: not a vector layer"):
         load_units(broken)
     empty = tmp_path / "empty.geojson"
     empty.write_text('{"type": "FeatureCollection", "features": []}')
