@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bundler.economics_config import BundlingSection, EconomicsSection
 from bundler.errors import InputError
 
 
@@ -66,6 +67,8 @@ class Scenario:
     input: InputSection = field(default_factory=InputSection)
     validation: ValidationSection = field(default_factory=ValidationSection)
     graph: GraphSection = field(default_factory=GraphSection)
+    economics: EconomicsSection = field(default_factory=EconomicsSection)
+    bundling: BundlingSection = field(default_factory=BundlingSection)
 
     def with_values(self, values: dict[str, Any]) -> Scenario:
         """Return a copy with dotted keys replaced, e.g. ``{"graph.max_gap_m": 500}``.
@@ -151,6 +154,9 @@ def _check_value(value: Any, tp: Any, key: str, meta: Any, problems: list[str]) 
         if not isinstance(value, str):
             problems.append(f"{key}: expected a string, got {value!r}")
             return ""
+        choices = meta.get("choices")
+        if choices and value not in choices:
+            problems.append(f"{key}: must be one of {', '.join(choices)}; got {value!r}")
         return value
     problems.append(f"{key}: unsupported type {_type_name(tp)}")  # pragma: no cover
     return value

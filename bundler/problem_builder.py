@@ -1,0 +1,214 @@
+"""From scored units, their graph and a scenario to solver-neutral bundling problems.
+
+Each connected component of the eligible units' graph is an independent
+:class:`~solvers.problem.BundlingProblem`. The manageability rules become each
+root's candidate set: units whose centroid lies within ``max_radius_km`` of the
+root's centroid, in the same district / landscape when asked, whose own minimum
+area is not larger than the root's, and that can reach the root through other
+candidates.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+from scipy.spatial import cKDTree
+
+from bundler.costmodel import linear_coefficients
+from bundler.scenario import Scenario
+from solvers.problem import BundlingProblem
+
+REASON_LOCKED_OUT = "locked out by the scenario"
+REASON_READINESS = "readiness below the scenario's minimum"
+REASON_ISOLATED = "too isolated: its group of neighbours cannot reach the minimum area"
+REASON_NOT_CHOSEN = "not cost-efficient: no bundle that includes it pays off"
+REASON_NOT_CHOSEN_MAXP = "left out of the max-p partition"
+
+
+@dataclass
+class ProblemSet:
+    """The pieces of one planning run.
+
+    Attributes
+    ----------
+    problems : list of BundlingProblem
+        One per component that can reach the minimum area.
+    members : list of ndarray
+        For each problem, the row positions (in the units table) of its units.
+    reasons : dict
+        Row position -> why the unit is in no problem at all.
+    max_cost_per_tco2e : float
+    min_area_of_unit : ndarray
+        Each unit's minimum bundle area (by its main intervention).
+    """
+
+    problems: list[BundlingProblem] = field(default_factory=list)
+    members: list[np.ndarray] = field(default_factory=list)
+    reasons: dict[int, str] = field(default_factory=dict)
+    max_cost_per_tco2e: float = 0.0
+    min_area_of_unit: np.ndarray | None = None
+
+
+def unit_min_area(units: gpd.GeoDataFrame, scenario: Scenario) -> np.ndarray:
+    """Minimum bundle area each unit requires, by its main intervention."""
+    rules = scenario.bundling
+    base = np.full(len(units), float(rules.min_area_ha))
+    if rules.min_area_ha_by_intervention and "main_intervention" in units:
+        lookup = units["main_intervention"].map(rules.min_area_ha_by_intervention)
+        base = lookup.fillna(rules.min_area_ha).to_numpy(float)
+    return base
+
+
+def centres(units: gpd.GeoDataFrame) -> np.ndarray:
+    """Centroid coordinates (metres, working CRS), shape ``(n, 2)``."""
+    c = units.geometry.centroid
+    return np.column_stack([c.x.to_numpy(), c.y.to_numpy()])
+
+
+def build_problems(
+    units: gpd.GeoDataFrame, graph: nx.Graph, scenario: Scenario, objective: str | None = None
+) -> ProblemSet:
+    """Split a planning run into independent bundling problems.
+
+    Parameters
+    ----------
+    units : GeoDataFrame
+        Scored units in the working CRS (``unit_id``, ``area_ha``, ``area_excl_ha``,
+        potentials, ``additionality``, ``readiness``; ``district`` and
+        ``landscape_id`` when the scenario asks for them).
+    graph : networkx.Graph
+        Adjacency on ``unit_id``.
+    scenario : Scenario
+    objective : str, optional
+        Overrides ``scenario.bundling.objective``.
+
+    Returns
+    -------
+    ProblemSet
+    """
+    rules = scenario.bundling
+    objective = objective or rules.objective
+    econ = scenario.economics
+    max_cost = (
+        econ.carbon_price_usd if rules.max_cost_per_tco2e is None else rules.max_cost_per_tco2e
+    )
+    ids = units["unit_id"].astype(str).to_numpy()
+    pos_of = {u: i for i, u in enumerate(ids)}
+    n = len(units)
+    out = ProblemSet(max_cost_per_tco2e=float(max_cost))
+    out.min_area_of_unit = unit_min_area(units, scenario)
+
+    eligible = np.ones(n, dtype=bool)
+    locked_out = np.isin(ids, list(rules.locked_out))
+    for i in np.flatnonzero(locked_out):
+        out.reasons[int(i)] = REASON_LOCKED_OUT
+    eligible &= ~locked_out
+    if objective != "max-p" and rules.min_readiness > 0 and "readiness" in units:
+        low = eligible & (units["readiness"].to_numpy(float) < rules.min_readiness)
+        for i in np.flatnonzero(low):
+            out.reasons[int(i)] = REASON_READINESS
+        eligible &= ~low
+
+    sub = graph.subgraph([ids[i] for i in np.flatnonzero(eligible)])
+    area = units["area_ha"].to_numpy(float)
+    area_excl = units["area_excl_ha"].to_numpy(float)
+    if objective == "max-p":
+        value = np.zeros(n)
+        slack = np.zeros(n)
+        bundle_value, bundle_slack = 1.0, 0.0
+    else:
+        coef = linear_coefficients(units, econ)
+        value = coef.npv if objective == "npv" else coef.credits_yr
+        bundle_value = -coef.bundle_pv_cost if objective == "npv" else 0.0
+        slack = coef.slack(max_cost)
+        bundle_slack = coef.bundle_pv_cost
+    xy = centres(units)
+    locked_in = set(rules.locked_in)
+
+    # sorted for reproducible problem order
+    comps = sorted(sorted(pos_of[u] for u in c) for c in nx.connected_components(sub))
+    for comp in comps:
+        idx = np.asarray(comp, dtype=int)
+        need = out.min_area_of_unit[idx].min()
+        if area_excl[idx].sum() < need:
+            for i in idx:
+                out.reasons[int(i)] = REASON_ISOLATED
+            continue
+        local = {int(g): k for k, g in enumerate(idx)}
+        edges = np.array(
+            sorted(
+                (min(local[pos_of[a]], local[pos_of[b]]), max(local[pos_of[a]], local[pos_of[b]]))
+                for a, b in sub.subgraph(ids[idx]).edges()
+            ),
+            dtype=int,
+        ).reshape(-1, 2)
+        if objective == "max-p":
+            candidates = None
+            must = np.ones(len(idx), dtype=bool)
+        else:
+            candidates = _candidates(units, idx, edges, xy, out.min_area_of_unit, scenario)
+            must = np.isin(ids[idx], list(locked_in))
+        out.problems.append(
+            BundlingProblem(
+                unit_ids=tuple(ids[idx]),
+                edges=edges,
+                area_ha=area[idx],
+                area_min_ha=area_excl[idx],
+                value=value[idx],
+                bundle_value=float(bundle_value),
+                slack=slack[idx],
+                bundle_slack=float(bundle_slack),
+                min_area_ha=out.min_area_of_unit[idx],
+                max_area_ha=float(rules.max_area_ha) if objective != "max-p" else np.inf,
+                max_units=int(rules.max_units) if objective != "max-p" else 0,
+                candidates=candidates,
+                must_cover=must,
+                check_cost=objective != "max-p",
+                objective=objective,
+            )
+        )
+        out.members.append(idx)
+    return out
+
+
+def _candidates(units, idx, edges, xy, min_area, scenario) -> tuple[np.ndarray, ...]:
+    """Per root: the units that may share its bundle (see the module docstring)."""
+    rules = scenario.bundling
+    k = len(idx)
+    adj = [[] for _ in range(k)]
+    for a, b in edges:
+        adj[a].append(b)
+        adj[b].append(a)
+    radius = rules.max_radius_km * 1000.0
+    tree = cKDTree(xy[idx])
+    near = tree.query_ball_point(xy[idx], r=radius) if np.isfinite(radius) else None
+    district = units["district"].to_numpy()[idx] if rules.same_district else None
+    landscape = units["landscape_id"].to_numpy()[idx] if rules.same_landscape else None
+    need = min_area[idx]
+    out = []
+    for r in range(k):
+        allowed = np.zeros(k, dtype=bool)
+        allowed[near[r] if near is not None else slice(None)] = True
+        allowed &= need <= need[r]
+        if district is not None:
+            allowed &= district == district[r]
+        if landscape is not None:
+            allowed &= (landscape == landscape[r]) & (landscape != "")
+        if not allowed[r]:
+            out.append(np.empty(0, dtype=int))
+            continue
+        # keep only what the root can reach through allowed units
+        seen = {r}
+        queue = deque([r])
+        while queue:
+            u = queue.popleft()
+            for v in adj[u]:
+                if allowed[v] and v not in seen:
+                    seen.add(v)
+                    queue.append(v)
+        out.append(np.array(sorted(seen), dtype=int))
+    return tuple(out)
