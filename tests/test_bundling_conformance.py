@@ -58,8 +58,8 @@ def test_exact_backends_agree(case):
 
 @pytest.mark.parametrize("backend", MIP)
 def test_locked_in_unit_that_cannot_be_bundled_is_infeasible(backend):
-    # unit 2 must be covered but only reaches 100 ha with unit 1's... path 0-1-2 with
-    # min area 400 ha: all three give 300 ha, so no bundle can hold unit 2.
+    # path 0-1-2 of 100 ha units, minimum 400 ha: even all three give only 300 ha,
+    # so the locked-in unit 2 fits in no bundle.
     from tests.bundling_cases import path, problem
 
     p = problem(path(3), [100] * 3, [10] * 3, min_area=400, must=[False, False, True])
