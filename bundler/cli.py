@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 import os
 import sys
@@ -315,6 +316,274 @@ def generate(
         f"wrote {len(gdf):,} units in {gdf['KODE_PROV'].nunique()} province(s), "
         f"{gdf['LUAS_SK'].sum():,.0f} ha, to {out_file} ({time.perf_counter() - t0:.1f} s)"
     )
+
+
+RasterOpt = Annotated[Path | None, typer.Option(show_default=False)]
+
+
+def _raster_flags(forest_2010, forest_2020, peat, mangrove) -> dict[str, Path | None]:
+    from bundler.errors import InputError
+
+    if (forest_2010 is None) != (forest_2020 is None):
+        raise InputError("--forest-2010 and --forest-2020 go together: give both or neither")
+    return {
+        "forest_2010": forest_2010,
+        "forest_2020": forest_2020,
+        "peat": peat,
+        "mangrove": mangrove,
+    }
+
+
+def _prepare(units, scen, province, assume_crs, rasters):
+    from bundler.pipeline import prepare_units
+
+    with err.status(f"reading, checking and scoring {units} ..."):
+        prepared = prepare_units(units, scen, province, assume_crs, rasters)
+    for w in prepared.warnings:
+        err.print(f"[yellow]warning:[/] {_escape(w)}", highlight=False)
+    return prepared
+
+
+def _overrides(scen, **values):
+    given = {k: v for k, v in values.items() if v is not None}
+    return scen.with_values(given) if given else scen
+
+
+@app.command()
+@friendly_errors
+def solvers():
+    """List the solver backends and whether they work on this machine.
+
+    Exact backends (highs, cbc, cpsat) solve a rooted-assignment MIP with
+    contiguity cuts and prove optimality or report their bound and gap; the
+    heuristic is fast and gives no proof.
+
+    Example: psbundle solvers
+    """
+    from solvers.registry import BACKENDS, available_backends
+
+    ok = {b.name for b in available_backends()}
+    t = Table(title="Solver backends", title_justify="left")
+    for c in ("name", "kind", "available", "description"):
+        t.add_column(c)
+    for b in BACKENDS.values():
+        t.add_row(b.name, b.kind, "yes" if b.name in ok else "no", b.description)
+    out.print(t)
+
+
+@app.command()
+@friendly_errors
+def score(
+    units: UnitsArg,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    forest_2010: Annotated[
+        RasterOpt,
+        typer.Option(
+            "--forest-2010",
+            help="Forest raster of 2010 (GeoTIFF; 1/0 forest or a 0-1 fraction; any CRS).",
+        ),
+    ] = None,
+    forest_2020: Annotated[
+        RasterOpt, typer.Option("--forest-2020", help="Forest raster of 2020.")
+    ] = None,
+    peat: Annotated[RasterOpt, typer.Option("--peat", help="Peat raster.")] = None,
+    mangrove: Annotated[RasterOpt, typer.Option("--mangrove", help="Mangrove raster.")] = None,
+    province: ProvinceOpt = None,
+    scenario: ScenarioOpt = None,
+    assume_crs: AssumeCrsOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty folder.")] = False,
+):
+    """Score every unit: typology, interventions, mitigation potential, additionality, readiness.
+
+    Forest, peat and mangrove areas come from rasters by exact-area zonal
+    statistics when given, otherwise from the layer's columns (forest_ha_2010,
+    forest_ha_2020, peat_ha, mangrove_ha). Writes scored_units.gpkg and the
+    brief's two tables (potential by intervention, by scheme x intervention) as
+    CSV, and prints them.
+
+    Example: psbundle score permits.gpkg --out scored
+    --forest-2010 fc2010.tif --forest-2020 fc2020.tif
+    """
+    from bundler.outputs import atomic_output_dir, check_output_dir
+    from bundler.potential_tables import potential_by_intervention, potential_by_scheme
+    from bundler.scenario import load_scenario
+
+    check_output_dir(out_dir, force)
+    scen = load_scenario(scenario)
+    rasters = _raster_flags(forest_2010, forest_2020, peat, mangrove)
+    prepared = _prepare(units, scen, province, assume_crs, rasters)
+    by_int = potential_by_intervention(prepared.units)
+    by_scheme = potential_by_scheme(prepared.units)
+    with atomic_output_dir(out_dir, force) as tmp:
+        prepared.units.to_file(tmp / "scored_units.gpkg", layer="units", driver="GPKG")
+        by_int.to_csv(tmp / "potential_by_intervention.csv", float_format="%.4f")
+        by_scheme.to_csv(tmp / "potential_by_scheme.csv", float_format="%.4f")
+    _print_frame(by_int, "Mitigation potential by intervention (MtCO2e/yr)")
+    _print_frame(by_scheme, "Mitigation potential by scheme x intervention (MtCO2e/yr)")
+    out.print(f"[green]scored {len(prepared.units):,} units into[/] {out_dir}/")
+
+
+def _print_frame(frame, title: str) -> None:
+    t = Table(title=title, title_justify="left")
+    t.add_column(frame.index.name or "")
+    for c in frame.columns:
+        t.add_column(str(c), justify="right")
+    for idx, row in frame.iterrows():
+        cells = []
+        for v in row:
+            if isinstance(v, float):
+                cells.append(
+                    f"{v:.1%}" if 0 <= v <= 1 and "share" in str(row.index) else f"{v:,.3f}"
+                )
+            else:
+                cells.append(str(v))
+        t.add_row(str(idx), *cells)
+    out.print(t)
+
+
+class Objective(enum.StrEnum):
+    npv = "npv"
+    credits = "credits"
+    maxp = "max-p"
+
+
+@app.command()
+@friendly_errors
+def plan(
+    units: UnitsArg,
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Output folder (must be empty or absent unless --force)."),
+    ],
+    scenario: ScenarioOpt = None,
+    province: ProvinceOpt = None,
+    solver: Annotated[
+        str,
+        typer.Option(
+            "--solver", help="Backend: highs, cbc, cpsat or heuristic (see psbundle solvers)."
+        ),
+    ] = "highs",
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds for the whole solve.", min=0.1)
+    ] = 60.0,
+    objective: Annotated[
+        Objective | None,
+        typer.Option(
+            "--objective", help="npv (default), credits or max-p (max-p regions, no cost test)."
+        ),
+    ] = None,
+    min_area_ha: Annotated[
+        float | None,
+        typer.Option(
+            "--min-area-ha", help="Minimum bundle area, ha (scenario bundling.min_area_ha).", min=0
+        ),
+    ] = None,
+    max_gap_m: MaxGapOpt = None,
+    carbon_price: Annotated[
+        float | None,
+        typer.Option(
+            "--carbon-price", help="Carbon price, USD/tCO2e; also the default cost ceiling.", min=0
+        ),
+    ] = None,
+    forest_2010: Annotated[
+        RasterOpt, typer.Option("--forest-2010", help="Forest raster 2010.")
+    ] = None,
+    forest_2020: Annotated[
+        RasterOpt, typer.Option("--forest-2020", help="Forest raster 2020.")
+    ] = None,
+    peat: Annotated[RasterOpt, typer.Option("--peat", help="Peat raster.")] = None,
+    mangrove: Annotated[RasterOpt, typer.Option("--mangrove", help="Mangrove raster.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (heuristic and solvers).")] = 0,
+    threads: Annotated[int, typer.Option("--threads", help="Solver threads.", min=1)] = 1,
+    gap: Annotated[
+        float,
+        typer.Option("--gap", help="Relative optimality gap at which to stop.", min=0, max=0.99),
+    ] = 1e-4,
+    assume_crs: AssumeCrsOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty folder.")] = False,
+):
+    """Pick and merge neighbouring units into connected, cost-efficient carbon projects.
+
+    Every bundle is connected under the gap rule, reaches the minimum area (an
+    overlap counted once), passes the cost test (levelized cost per credited
+    tCO2e at most the carbon price) and stays manageable (maximum area, units
+    and radius). The plan is checked by an independent verifier, then written
+    atomically to --out: plan.gpkg (layers units and bundles), bundles.csv and
+    run.json (inputs with sha256, resolved scenario, solver, termination,
+    objective, bound, gap, runtime, versions, seed). A plan is called optimal
+    only when the solver proved it.
+
+    Example: psbundle plan permits.gpkg --out plan-16 --province 16 --carbon-price 10
+    """
+    from bundler.outputs import atomic_output_dir, check_output_dir
+    from bundler.pipeline import plan_prepared
+    from bundler.plan_outputs import write_plan
+    from bundler.scenario import load_scenario
+    from solvers.base import SolveParams
+    from solvers.registry import get_backend
+
+    check_output_dir(out_dir, force)
+    try:
+        get_backend(solver)
+    except ValueError as exc:
+        from bundler.errors import InputError
+
+        raise InputError(f"--solver: {exc}") from None
+    scen = load_scenario(scenario)
+    scen = _overrides(
+        scen,
+        **{
+            "bundling.min_area_ha": min_area_ha,
+            "graph.max_gap_m": max_gap_m,
+            "economics.carbon_price_usd": carbon_price,
+            "bundling.objective": objective.value if objective else None,
+        },
+    )
+    rasters = _raster_flags(forest_2010, forest_2020, peat, mangrove)
+    prepared = _prepare(units, scen, province, assume_crs, rasters)
+    params = SolveParams(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
+    with progress_bar("adjacency") as g_tick, progress_bar("solving") as s_tick:
+        _, result = plan_prepared(prepared, scen, solver, params, None, g_tick, s_tick)
+    with atomic_output_dir(out_dir, force) as tmp:
+        write_plan(
+            tmp,
+            prepared.units,
+            result,
+            scen,
+            prepared.inputs,
+            {
+                "seed": seed,
+                "time_limit_s": time_limit,
+                "threads": threads,
+                "rel_gap_target": gap,
+                "max_gap_m": scen.graph.max_gap_m,
+                "province": province,
+            },
+        )
+    _print_plan(result, out_dir)
+
+
+def _print_plan(result, out_dir: Path) -> None:
+    b = result.bundles
+    t = Table(title="Plan", show_header=False, title_justify="left")
+    t.add_row("objective", result.objective_name)
+    t.add_row("solver", result.solver)
+    t.add_row("termination", result.termination.value)
+    t.add_row("objective value", "-" if result.objective is None else f"{result.objective:,.2f}")
+    t.add_row("bound", "-" if result.bound is None else f"{result.bound:,.2f}")
+    t.add_row("gap", "-" if result.gap is None else f"{result.gap:.4%}")
+    t.add_row("bundles", str(len(b)))
+    if len(b):
+        t.add_row("units in bundles", str(int(b["n_units"].sum())))
+        t.add_row("area in bundles", f"{b['area_ha'].sum():,.0f} ha")
+        if b["credits_tco2e_yr"].notna().any():
+            t.add_row("credits", f"{b['credits_tco2e_yr'].sum():,.0f} tCO2e/yr")
+            t.add_row("NPV", f"{b['npv_usd'].sum():,.0f} USD")
+    t.add_row("runtime", f"{result.runtime_s:.1f} s")
+    out.print(t)
+    if result.explanation:
+        out.print(f"[yellow]{_escape(result.explanation)}[/]")
+    out.print(f"[green]plan written to[/] {out_dir}/ (plan.gpkg, bundles.csv, run.json)")
 
 
 DEMO_UNITS = 300

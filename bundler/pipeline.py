@@ -1,0 +1,118 @@
+"""The pipeline as pure functions: file -> units -> scores -> graph -> plan.
+
+Nothing here prints; the CLI shows progress through the callbacks it passes in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+
+from bundler.scenario import Scenario
+from bundler.validation import ValidationReport, load_units
+from solvers.base import SolveParams
+
+RASTER_KEYS = ("forest_2010", "forest_2020", "peat", "mangrove")
+
+
+@dataclass
+class Prepared:
+    """Validated and scored units, ready to plan."""
+
+    report: ValidationReport
+    units: gpd.GeoDataFrame
+    warnings: list[str] = field(default_factory=list)
+    inputs: dict[str, Path] = field(default_factory=dict)
+
+
+def prepare_units(
+    path: Path,
+    scenario: Scenario,
+    province: str | None = None,
+    assume_crs: str | None = None,
+    rasters: dict[str, Path | None] | None = None,
+) -> Prepared:
+    """Read, validate and score a unit layer.
+
+    Parameters
+    ----------
+    path : Path
+        The unit layer.
+    scenario : Scenario
+    province : str, optional
+        Province code or name to keep.
+    assume_crs : str, optional
+        CRS for a layer without one.
+    rasters : dict, optional
+        ``forest_2010``, ``forest_2020``, ``peat``, ``mangrove`` -> GeoTIFF path (or None).
+        Without rasters the layer's own columns are used.
+
+    Returns
+    -------
+    Prepared
+
+    Raises
+    ------
+    InputError
+        For an unusable layer or raster.
+    """
+    from bundler.rasters import zonal_areas
+    from bundler.scoring import score_units
+
+    report = load_units(path, scenario, province=province, assume_crs=assume_crs)
+    report.raise_if_errors()
+    given = {k: Path(v) for k, v in (rasters or {}).items() if v is not None}
+    warnings = list(report.warnings)
+    areas = None
+    if given:
+        areas, raster_warnings = zonal_areas(report.units, given)
+        warnings.extend(raster_warnings)
+    scored = score_units(report.units, scenario.scoring, areas)
+    inputs = {"units": Path(path), **{f"raster_{k}": v for k, v in given.items()}}
+    return Prepared(report=report, units=scored, warnings=warnings, inputs=inputs)
+
+
+def adjacency(
+    units: gpd.GeoDataFrame,
+    scenario: Scenario,
+    progress: Callable[[int, int], None] | None = None,
+) -> nx.Graph:
+    """The adjacency graph under the scenario's gap and landscape rules."""
+    from bundler.graph import build_adjacency
+
+    return build_adjacency(
+        units,
+        scenario.graph.max_gap_m,
+        landscape_edges=scenario.graph.landscape_edges,
+        progress=progress,
+    )
+
+
+def plan_prepared(
+    prepared: Prepared,
+    scenario: Scenario,
+    solver: str,
+    params: SolveParams,
+    objective: str | None = None,
+    graph_progress: Callable[[int, int], None] | None = None,
+    solve_progress: Callable[[int, int], None] | None = None,
+):
+    """Build the graph and plan the bundles of prepared units; returns ``(graph, plan)``."""
+    from bundler.planning import plan_bundles
+
+    graph = adjacency(prepared.units, scenario, graph_progress)
+    plan = plan_bundles(
+        prepared.units,
+        graph,
+        scenario,
+        scenario.graph.max_gap_m,
+        solver=solver,
+        params=params,
+        objective=objective,
+        progress=solve_progress,
+    )
+    return graph, plan
