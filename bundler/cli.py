@@ -516,8 +516,9 @@ def plan(
     Example: psbundle plan permits.gpkg --out plan-16 --province 16 --carbon-price 10
     """
     from bundler.outputs import atomic_output_dir, check_output_dir
-    from bundler.pipeline import plan_prepared
+    from bundler.pipeline import adjacency
     from bundler.plan_outputs import write_plan
+    from bundler.planning import plan_bundles
     from bundler.scenario import load_scenario
     from solvers.base import SolveParams
     from solvers.registry import get_backend
@@ -542,8 +543,18 @@ def plan(
     rasters = _raster_flags(forest_2010, forest_2020, peat, mangrove)
     prepared = _prepare(units, scen, province, assume_crs, rasters)
     params = SolveParams(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
-    with progress_bar("adjacency") as g_tick, progress_bar("solving") as s_tick:
-        _, result = plan_prepared(prepared, scen, solver, params, None, g_tick, s_tick)
+    with progress_bar("building adjacency") as tick:
+        graph = adjacency(prepared.units, scen, tick)
+    with progress_bar("solving groups of units") as tick:
+        result = plan_bundles(
+            prepared.units,
+            graph,
+            scen,
+            scen.graph.max_gap_m,
+            solver=solver,
+            params=params,
+            progress=tick,
+        )
     with atomic_output_dir(out_dir, force) as tmp:
         write_plan(
             tmp,

@@ -14,7 +14,6 @@ import networkx as nx
 
 from bundler.scenario import Scenario
 from bundler.validation import ValidationReport, load_units
-from solvers.base import SolveParams
 
 RASTER_KEYS = ("forest_2010", "forest_2020", "peat", "mangrove")
 
@@ -90,29 +89,3 @@ def adjacency(
         landscape_edges=scenario.graph.landscape_edges,
         progress=progress,
     )
-
-
-def plan_prepared(
-    prepared: Prepared,
-    scenario: Scenario,
-    solver: str,
-    params: SolveParams,
-    objective: str | None = None,
-    graph_progress: Callable[[int, int], None] | None = None,
-    solve_progress: Callable[[int, int], None] | None = None,
-):
-    """Build the graph and plan the bundles of prepared units; returns ``(graph, plan)``."""
-    from bundler.planning import plan_bundles
-
-    graph = adjacency(prepared.units, scenario, graph_progress)
-    plan = plan_bundles(
-        prepared.units,
-        graph,
-        scenario,
-        scenario.graph.max_gap_m,
-        solver=solver,
-        params=params,
-        objective=objective,
-        progress=solve_progress,
-    )
-    return graph, plan
