@@ -597,6 +597,35 @@ def _print_plan(result, out_dir: Path) -> None:
     out.print(f"[green]plan written to[/] {out_dir}/ (plan.gpkg, bundles.csv, run.json)")
 
 
+@app.command("scenario")
+@friendly_errors
+def scenario_cmd(
+    scenario: Annotated[
+        Path | None, typer.Argument(help="A scenario file to check and show resolved.")
+    ] = None,
+    write: Annotated[
+        Path | None, typer.Option("--write", help="Write the TOML to this file.")
+    ] = None,
+):
+    """Show a scenario as TOML: every key, its value and the source of the default.
+
+    Without a file, shows the defaults: a starting point for your own scenario.
+    With a file, checks it (unknown keys, types, ranges) and shows it resolved.
+
+    Example: psbundle scenario --write my-scenario.toml
+    """
+    from bundler.outputs import atomic_write_file
+    from bundler.scenario import load_scenario
+    from bundler.scenario_doc import render_scenario
+
+    text = render_scenario(load_scenario(scenario))
+    if write is None:
+        out.print(text, markup=False, highlight=False, end="")
+    else:
+        atomic_write_file(write, lambda p: p.write_text(text, encoding="utf-8"))
+        out.print(f"wrote {write}")
+
+
 DEMO_UNITS = 300
 DEMO_SEED = 2026
 
