@@ -1,0 +1,124 @@
+"""The command line through typer's CliRunner: exit codes, messages, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from bundler.cli import app
+from tests.layers import layer, ministry_export, square
+
+runner = CliRunner()
+
+
+def run(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result
+
+
+@pytest.fixture
+def export(tmp_path):
+    path = tmp_path / "export.gpkg"
+    ministry_export().to_file(path)
+    return path
+
+
+def test_help_teaches_with_examples():
+    result = run("--help")
+    assert result.exit_code == 0
+    for cmd in ("validate", "graph", "generate", "demo", "plan", "score", "solvers"):
+        assert cmd in result.output
+    for cmd in ("validate", "graph", "plan", "score", "generate"):
+        sub = run(cmd, "--help")
+        assert sub.exit_code == 0 and "Example" in sub.output, cmd
+
+
+def test_validate_ministry_export_lists_repairs_and_overlaps(export):
+    result = run("validate", export)
+    assert result.exit_code == 0, result.output
+    assert "repaired geometries" in result.output
+    assert "overlapping pairs" in result.output and "29" in result.output
+    assert "OK:" in result.output
+
+
+def test_validate_bad_layer_exits_2_with_one_clear_message(tmp_path):
+    path = tmp_path / "bad.gpkg"
+    layer(
+        [square(0, 0, 1000), square(3000, 0, 1000)], PS_ID=["a", "a"], SKEMA=["HD", "ZZ"]
+    ).to_file(path)
+    result = run("validate", path)
+    assert result.exit_code == 2
+    assert "error:" in result.output
+    assert "duplicate ids a" in result.output and "'ZZ'" in result.output
+
+
+def test_missing_file_and_unknown_province(tmp_path, export):
+    assert run("validate", tmp_path / "nope.gpkg").exit_code == 2
+    result = run("validate", export, "--province", "Aceh")
+    assert result.exit_code == 2 and "matches no unit" in result.output
+
+
+def test_graph_prints_components_and_writes_edges(export, tmp_path):
+    edges = tmp_path / "edges.csv"
+    result = run("graph", export, "--max-gap-m", 1500, "--edges", edges)
+    assert result.exit_code == 0, result.output
+    assert "connected groups" in result.output and "Isolated units" in result.output
+    header = edges.read_text().splitlines()[0]
+    assert header == "unit_a,unit_b,gap_m,shared_border_m,spatial,landscape"
+
+
+def test_scenario_command_round_trips(tmp_path):
+    path = tmp_path / "s.toml"
+    result = run("scenario", "--write", path)
+    assert result.exit_code == 0
+    shown = run("scenario", path)
+    assert shown.exit_code == 0 and "carbon_price_usd = 5.0" in shown.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[economics]\ncarbon_price = 3\n")
+    result = run("scenario", bad)
+    assert result.exit_code == 2 and "did you mean 'economics.carbon_price_usd'" in result.output
+
+
+def test_solvers_lists_backends():
+    result = run("solvers")
+    assert result.exit_code == 0
+    for name in ("highs", "cbc", "cpsat", "heuristic"):
+        assert name in result.output
+
+
+def test_plan_writes_every_output_and_refuses_to_overwrite(export, tmp_path):
+    out = tmp_path / "plan"
+    args = ("plan", export, "--out", out, "--min-area-ha", 1000, "--max-gap-m", 2000,
+            "--carbon-price", 20, "--time-limit", 20)  # fmt: skip
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {"plan.gpkg", "bundles.csv", "run.json"}
+    facts = json.loads((out / "run.json").read_text())
+    assert facts["termination"] in ("optimal", "feasible")
+    assert len(facts["inputs"]["units"]["sha256"]) == 64
+    assert facts["scenario"]["economics"]["carbon_price_usd"] == 20.0
+    again = run(*args)
+    assert again.exit_code == 3 and "--force" in again.output
+    assert run(*args, "--force").exit_code == 0
+
+
+def test_plan_bad_solver_and_bad_scenario(export, tmp_path):
+    result = run("plan", export, "--out", tmp_path / "o", "--solver", "gurobi")
+    assert result.exit_code == 2 and "gurobi" in result.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[economics]\ncarbon_price_usd = -3\n")
+    result = run("plan", export, "--out", tmp_path / "o", "--scenario", bad)
+    assert result.exit_code == 2 and "carbon_price_usd: must be >= 0.0" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_impossible_threshold_is_a_valid_empty_plan(export, tmp_path):
+    out = tmp_path / "empty"
+    result = run("plan", export, "--out", out, "--min-area-ha", 1e7)
+    assert result.exit_code == 0, result.output
+    assert "No bundle meets the rules" in result.output
+    facts = json.loads((out / "run.json").read_text())
+    assert facts["n_bundles"] == 0 and facts["explanation"]
