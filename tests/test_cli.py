@@ -21,8 +21,14 @@ def run(*args):
 
 @pytest.fixture
 def export(tmp_path):
+    """The ministry-export fixture plus forest and peat columns, so it can be scored."""
+    gdf = ministry_export()
+    decreed = gdf["LUAS_SK"].to_numpy()
+    gdf["forest_ha_2010"] = decreed * 0.8
+    gdf["forest_ha_2020"] = decreed * 0.7
+    gdf["peat_ha"] = decreed * 0.1
     path = tmp_path / "export.gpkg"
-    ministry_export().to_file(path)
+    gdf.to_file(path)
     return path
 
 
