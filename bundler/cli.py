@@ -318,7 +318,7 @@ def generate(
     )
 
 
-RasterOpt = Annotated[Path | None, typer.Option(show_default=False)]
+RasterOpt = Path | None
 
 
 def _raster_flags(forest_2010, forest_2020, peat, mangrove) -> dict[str, Path | None]:

@@ -18,6 +18,7 @@ import shapely
 
 from bundler.costmodel import bundle_economics
 from bundler.errors import VerificationError
+from bundler.graph import TOUCH_TOLERANCE_M
 from bundler.scenario import Scenario
 
 TOL = 1e-6
@@ -69,7 +70,7 @@ def plan_violations(
         return problems
     geoms = units.geometry.values
     landscape = (
-        units["landscape_id"].astype(str).to_numpy()
+        units["landscape_id"].fillna("").astype(str).str.strip().to_numpy()
         if scenario.graph.landscape_edges and "landscape_id" in units
         else None
     )
@@ -128,7 +129,7 @@ def _connected(geoms: np.ndarray, max_gap_m: float, landscape: np.ndarray | None
     g = nx.Graph()
     g.add_nodes_from(range(n))
     d = shapely.distance(geoms[:, None], geoms[None, :])
-    near = d <= max_gap_m + 1e-6
+    near = d <= max_gap_m + TOUCH_TOLERANCE_M + 1e-6
     if landscape is not None:
         near |= (landscape[:, None] == landscape[None, :]) & (landscape[:, None] != "")
     a, b = np.nonzero(np.triu(near, 1))
