@@ -163,8 +163,9 @@ def build_adjacency(
 
     Two units are neighbours when the gap between their (multi)polygons, the
     shapely distance, is at most ``max_gap_m`` metres (0 when they touch or
-    overlap), plus ``TOUCH_TOLERANCE_M`` (0.5 m) of reprojection noise. Every part of a multipolygon counts, so a detached part lying
-    near another unit links the two. With ``landscape_edges`` two units are also
+    overlap), plus ``TOUCH_TOLERANCE_M`` (0.5 m) of reprojection noise. Every
+    part of a multipolygon counts, so a detached part lying near another unit
+    links the two. With ``landscape_edges`` two units are also
     neighbours when they share a non-empty ``landscape_id``.
 
     Parameters
