@@ -62,19 +62,23 @@ def atomic_output_dir(out: str | Path, force: bool = False) -> Iterator[Path]:
 
 
 def atomic_write_file(path: str | Path, write) -> None:
-    """Call ``write(tmp_path)`` and move the result to ``path`` in one rename.
+    """Call ``write(tmp_path)`` and move the result to ``path`` by rename.
 
-    ``write`` receives a temporary path with the same suffix in the same folder.
+    ``write`` receives a path with the final file name inside a hidden scratch
+    folder beside ``path`` (so GIS drivers name layers after the final file).
+    Formats that write sidecar files (a shapefile's .dbf, .shx, .prj ...) have
+    them all moved; the main file is moved last, so a reader never sees it
+    without its sidecars.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.partial-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)  # some drivers refuse to write over an existing (empty) file
+    scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
     try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        write(scratch / path.name)
+        produced = sorted(scratch.iterdir(), key=lambda f: f.name == path.name)
+        if not produced:
+            raise OSError(f"{path}: nothing was written")
+        for f in produced:
+            os.replace(f, path.parent / f.name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -15,7 +15,13 @@ import networkx as nx
 from bundler.scenario import Scenario
 from bundler.validation import ValidationReport, load_units
 
-RASTER_KEYS = ("forest_2010", "forest_2020", "peat", "mangrove")
+# CLI raster flag -> the unit column it fills
+RASTER_COLUMNS = {
+    "forest_2010": "forest_ha_2010",
+    "forest_2020": "forest_ha_2020",
+    "peat": "peat_ha",
+    "mangrove": "mangrove_ha",
+}
 
 
 @dataclass
@@ -68,9 +74,12 @@ def prepare_units(
     warnings = list(report.warnings)
     areas = None
     if given:
-        areas, raster_warnings = zonal_areas(report.units, given)
+        areas, raster_warnings = zonal_areas(
+            report.units, {RASTER_COLUMNS[k]: v for k, v in given.items()}
+        )
         warnings.extend(raster_warnings)
     scored = score_units(report.units, scenario.scoring, areas)
+    warnings.extend(scored.attrs.get("scoring_warnings", []))
     inputs = {"units": Path(path), **{f"raster_{k}": v for k, v in given.items()}}
     return Prepared(report=report, units=scored, warnings=warnings, inputs=inputs)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from bundler.economics_config import BundlingSection, EconomicsSection
 from bundler.errors import InputError
+from bundler.scoring_config import ScoringSection
 
 
 def _num(default: float, *, lo: float | None = 0.0, hi: float | None = None, source: str = ""):
@@ -67,6 +68,7 @@ class Scenario:
     input: InputSection = field(default_factory=InputSection)
     validation: ValidationSection = field(default_factory=ValidationSection)
     graph: GraphSection = field(default_factory=GraphSection)
+    scoring: ScoringSection = field(default_factory=ScoringSection)
     economics: EconomicsSection = field(default_factory=EconomicsSection)
     bundling: BundlingSection = field(default_factory=BundlingSection)
 
