@@ -405,7 +405,12 @@ def score(
     --forest-2010 fc2010.tif --forest-2020 fc2020.tif
     """
     from bundler.outputs import atomic_output_dir, check_output_dir
-    from bundler.potential_tables import potential_by_intervention, potential_by_scheme
+    from bundler.potential_tables import (
+        intervention_table,
+        potential_by_intervention,
+        potential_by_scheme,
+        scheme_table,
+    )
     from bundler.scenario import load_scenario
 
     check_output_dir(out_dir, force)
@@ -418,27 +423,9 @@ def score(
         prepared.units.to_file(tmp / "scored_units.gpkg", layer="units", driver="GPKG")
         by_int.to_csv(tmp / "potential_by_intervention.csv", float_format="%.4f")
         by_scheme.to_csv(tmp / "potential_by_scheme.csv", float_format="%.4f")
-    _print_frame(by_int, "Mitigation potential by intervention (MtCO2e/yr)")
-    _print_frame(by_scheme, "Mitigation potential by scheme x intervention (MtCO2e/yr)")
+    out.print(intervention_table(by_int))
+    out.print(scheme_table(by_scheme))
     out.print(f"[green]scored {len(prepared.units):,} units into[/] {out_dir}/")
-
-
-def _print_frame(frame, title: str) -> None:
-    t = Table(title=title, title_justify="left")
-    t.add_column(frame.index.name or "")
-    for c in frame.columns:
-        t.add_column(str(c), justify="right")
-    for idx, row in frame.iterrows():
-        cells = []
-        for v in row:
-            if isinstance(v, float):
-                cells.append(
-                    f"{v:.1%}" if 0 <= v <= 1 and "share" in str(row.index) else f"{v:,.3f}"
-                )
-            else:
-                cells.append(str(v))
-        t.add_row(str(idx), *cells)
-    out.print(t)
 
 
 class Objective(enum.StrEnum):
