@@ -68,7 +68,7 @@ def plan_violations(
                 seen[u] = b
     if problems:
         return problems
-    geoms = units.geometry.values
+    geoms = np.asarray(units.geometry.values, dtype=object)
     landscape = (
         units["landscape_id"].fillna("").astype(str).str.strip().to_numpy()
         if scenario.graph.landscape_edges and "landscape_id" in units
