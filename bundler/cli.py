@@ -146,7 +146,7 @@ def _print_report(report, limit: int = 15) -> None:
         table.add_row("multipolygons", str(int((units.geom_type == "MultiPolygon").sum())))
     table.add_row("input CRS", report.input_crs or "none")
     if report.crs is not None:
-        table.add_row("working CRS (equal-area)", report.crs.to_proj4() or "")
+        table.add_row("working CRS (equal-area)", report.crs.srs)
     table.add_row("repaired geometries", str(len(report.repaired)))
     table.add_row("overlapping pairs", str(len(report.overlaps)))
     table.add_row("decreed-area mismatches", str(len(report.area_mismatch)))

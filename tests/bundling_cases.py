@@ -154,9 +154,12 @@ def maxp_grid():
 
 
 def radius_limits():
-    """Path 0-1-2-3 of 100 ha units worth 10, min 200 ha, fixed 10; candidates allow only
-    neighbours within one step of the root (a radius). Best: {0,1} and {2,3}, 2 * (20 - 10)
-    = 20, while {0,1,2,3} (value 30) would need a root reaching three steps.
+    """Path 0-1-2-3 of 100 ha units worth 10, min 200 ha, fixed 5; the candidates let a
+    root reach only its direct neighbours (a radius of one step).
+
+    Two pairs {0,1} and {2,3}: 2 * (20 - 5) = 30. A triple such as {1,2,3} (rooted at 2)
+    gives 30 - 5 = 25, and all four (40 - 5 = 35) would need a root reaching three
+    steps, which no candidate set allows. Optimum 30 with the two pairs.
     """
     cands = (
         np.array([0, 1]),
@@ -164,7 +167,7 @@ def radius_limits():
         np.array([1, 2, 3]),
         np.array([2, 3]),
     )
-    return problem(path(4), [100] * 4, [10] * 4, candidates=cands), 20.0, ((0, 1), (2, 3))
+    return problem(path(4), [100] * 4, [10] * 4, fixed=5, candidates=cands), 30.0, ((0, 1), (2, 3))
 
 
 def _replace(p, **kw):
