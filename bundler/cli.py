@@ -615,6 +615,8 @@ def scenario_cmd(
 
 DEMO_UNITS = 300
 DEMO_SEED = 2026
+# a voluntary-market price (REDD+ ~3-10 USD/t) so the demo shows bundles
+DEMO_SCENARIO = {"economics.carbon_price_usd": 10.0}
 
 
 @app.command()
@@ -623,35 +625,71 @@ def demo(
     out_dir: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for the demo's files.")
     ] = Path("psbundle-demo"),
+    solver: Annotated[str, typer.Option("--solver", help="Solver backend.")] = "highs",
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds for the solve.", min=0.1)
+    ] = 30.0,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty folder.")] = False,
 ):
-    """Run the main job on the built-in demo: one generated province of 300 units.
+    """Run the whole chain on the built-in demo: one generated province of 300 units.
 
-    Generates the demo layer (seed 2026), validates it, builds the adjacency
-    graph and writes units.gpkg and edges.csv into the output folder.
+    Generates the demo layer (seed 2026), validates and scores it, builds the
+    adjacency graph and plans bundles at the demo's carbon price of 10 USD/t,
+    writing units.gpkg, edges.csv and the plan (plan.gpkg, bundles.csv,
+    run.json) into the output folder.
 
     Example: psbundle demo --out demo-out
     """
     from bundler.generator import generate_units, write_layer
     from bundler.graph import edges_frame
     from bundler.outputs import atomic_output_dir, check_output_dir
+    from bundler.pipeline import adjacency, prepare_units
+    from bundler.plan_outputs import write_plan
+    from bundler.planning import plan_bundles
     from bundler.scenario import Scenario
-    from bundler.validation import load_units
+    from solvers.base import SolveParams
 
     check_output_dir(out_dir, force)
-    scen = Scenario()
+    scen = Scenario(name="demo").with_values(DEMO_SCENARIO)
     with atomic_output_dir(out_dir, force) as tmp:
-        with err.status("generating the demo province ..."):
-            gdf = generate_units(DEMO_UNITS, seed=DEMO_SEED, n_provinces=1)
+        with err.status("generating, checking and scoring the demo province ..."):
             layer = tmp / "units.gpkg"
-            write_layer(gdf, layer)
-            report = load_units(layer, scen)
-        report.raise_if_errors()
-        _print_report(report, limit=5)
-        g, gap = _build_graph(report, scen, None)
-        _print_graph(g, gap, limit=10)
-        edges_frame(g).to_csv(tmp / "edges.csv", index=False)
-    out.print(f"[green]demo written to[/] {out_dir}/ (units.gpkg, edges.csv)")
+            write_layer(generate_units(DEMO_UNITS, seed=DEMO_SEED, n_provinces=1), layer)
+            prepared = prepare_units(layer, scen)
+        _print_report(prepared.report, limit=5)
+        with progress_bar("building adjacency") as tick:
+            graph = adjacency(prepared.units, scen, tick)
+        _print_graph(graph, scen.graph.max_gap_m, limit=10)
+        edges_frame(graph).to_csv(tmp / "edges.csv", index=False)
+        params = SolveParams(time_limit=time_limit, seed=DEMO_SEED)
+        with progress_bar("solving groups of units") as tick:
+            result = plan_bundles(
+                prepared.units,
+                graph,
+                scen,
+                scen.graph.max_gap_m,
+                solver=solver,
+                params=params,
+                progress=tick,
+            )
+        write_plan(
+            tmp,
+            prepared.units,
+            result,
+            scen,
+            {"units": layer},
+            {
+                "seed": DEMO_SEED,
+                "time_limit_s": time_limit,
+                "demo": True,
+                "max_gap_m": scen.graph.max_gap_m,
+            },
+        )
+    _print_plan(result, out_dir)
+    out.print(
+        f"[green]demo written to[/] {out_dir}/ (units.gpkg, edges.csv, plan.gpkg, "
+        "bundles.csv, run.json)"
+    )
 
 
 def main() -> None:
