@@ -114,10 +114,11 @@ class CarbonSection:
     swamp_forest_c: float = _num(162.0, source=AGUS + ": undisturbed swamp forest")
     swamp_disturbed_c: float = _num(84.0, source=AGUS + ": disturbed swamp forest")
     disturbed_share: float = _num(
-        0.5,
+        0.2,
         hi=1.0,
-        source="assumed: half of PS forest is logged-over secondary forest "
-        "(production functions dominate PS permits)",
+        source="assumed: a fifth of the natural forest left in PS permits is logged-over; "
+        "calibrated with restore.restorable_share and peat.drained_share so that a "
+        "generated national layer gives the brief's 61/25/15% split",
     )
     upland_post_c: float = _num(30.0, source=AGUS + ": shrub, the land cover after clearing")
     swamp_post_c: float = _num(28.0, source=AGUS + ": swamp shrub")
@@ -159,9 +160,10 @@ class RestoreSection:
         "the low end (conservative)",
     )
     restorable_share: float = _num(
-        0.7,
+        0.35,
         hi=1.0,
-        source="assumed: 30% of non-forest is settlement, farmland or roads and is not replanted",
+        source="assumed: about a third of the non-forest land in a permit is degraded land "
+        "open to replanting; the rest is agroforestry, farmland, settlement or roads",
     )
 
 
@@ -176,7 +178,7 @@ class PeatSection:
         "for converted peat swamp forest",
     )
     drained_share: float = _num(
-        0.3, hi=1.0, source="assumed: share of a unit's peat that is drained"
+        0.4, hi=1.0, source="assumed: share of a unit's peat that is drained by canals"
     )
     rewet_effectiveness: float = _num(
         0.5, hi=1.0, source="assumed: rewetting avoids half of the drained-peat emissions"

@@ -20,9 +20,29 @@ from bundler.potential_tables import (
 )
 from bundler.rasters import zonal_areas
 from bundler.scenario import Scenario, field_sources, from_dict
-from bundler.scoring import classify_typology, deforestation_rate, score_units
+from bundler.scoring import classify_typology, deforestation_rate
+from bundler.scoring import score_units as _score_units
 from bundler.scoring_config import ScoringSection
 from tests.test_rasters import LAEA, write_raster
+
+# The known answers below were worked by hand with these three assumed factors; pinning
+# them keeps the hand computations valid when the defaults are recalibrated.
+HAND = (
+    Scenario()
+    .with_values(
+        {
+            "scoring.carbon.disturbed_share": 0.5,
+            "scoring.restore.restorable_share": 0.7,
+            "scoring.peat.drained_share": 0.3,
+        }
+    )
+    .scoring
+)
+
+
+def score_units(units, scoring=None, raster_areas=None):
+    """score_units with the hand-computation factors unless a section is given."""
+    return _score_units(units, HAND if scoring is None else scoring, raster_areas)
 
 
 def layer(n: int = 1, **columns) -> gpd.GeoDataFrame:
@@ -182,12 +202,14 @@ def test_interventions_table_comes_from_the_scenario():
                         "LFLD": ["restore"],
                         "LFND": [],
                     }
-                }
+                },
+                "restore": {"restorable_share": 0.7},
             }
         }
     ).scoring
     s = score_units(layer(1, forest_ha_2010=900.0, forest_ha_2020=800.0), cfg)
     assert s.intervention.iloc[0] == "protect+restore"
+    # 200 ha of non-forest, 70% restorable, 4.5 t/ha/yr
     assert s.potential_arr_tco2e_yr.iloc[0] == pytest.approx(200 * 0.7 * 4.5)
 
 
