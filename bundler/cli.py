@@ -11,6 +11,7 @@ import traceback
 from pathlib import Path
 from typing import Annotated
 
+import shapely
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -143,7 +144,8 @@ def _print_report(report, limit: int = 15) -> None:
     if units is not None:
         table.add_row("units checked", str(len(units)))
         table.add_row("total area", f"{units['area_ha'].sum():,.0f} ha")
-        table.add_row("multipolygons", str(int((units.geom_type == "MultiPolygon").sum())))
+        parts = shapely.get_num_geometries(units.geometry.values)
+        table.add_row("units in several parts", str(int((parts > 1).sum())))
     table.add_row("input CRS", report.input_crs or "none")
     if report.crs is not None:
         table.add_row("working CRS (equal-area)", report.crs.srs)

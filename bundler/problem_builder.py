@@ -156,14 +156,21 @@ def build_problems(
             BundlingProblem(
                 unit_ids=tuple(ids[idx]),
                 edges=edges,
-                area_ha=area[idx],
-                area_min_ha=area_excl[idx],
-                value=value[idx],
-                bundle_value=float(bundle_value),
-                slack=slack[idx],
-                bundle_slack=float(bundle_slack),
-                min_area_ha=out.min_area_of_unit[idx],
-                max_area_ha=float(rules.max_area_ha) if objective != "max-p" else np.inf,
+                # Coefficients are rounded, each in the conservative direction, to whole
+                # cents of a hectare, dollars and thousandths of a tonne, so that every
+                # backend (CP-SAT needs integers) solves exactly the same model.
+                area_ha=_up(area[idx], 100),
+                area_min_ha=_down(area_excl[idx], 100),
+                value=np.round(value[idx], 0 if objective == "npv" else 3),
+                bundle_value=float(np.round(bundle_value, 0)),
+                slack=_up(slack[idx], 1),
+                bundle_slack=float(_up(np.array([bundle_slack]), 1)[0]),
+                min_area_ha=_up(out.min_area_of_unit[idx], 100),
+                max_area_ha=(
+                    float(_down(np.array([rules.max_area_ha]), 100)[0])
+                    if objective != "max-p"
+                    else np.inf
+                ),
                 max_units=int(rules.max_units) if objective != "max-p" else 0,
                 candidates=candidates,
                 must_cover=must,
@@ -173,6 +180,16 @@ def build_problems(
         )
         out.members.append(idx)
     return out
+
+
+def _up(values: np.ndarray, per_unit: int) -> np.ndarray:
+    """Round up to multiples of ``1 / per_unit``."""
+    return np.ceil(np.asarray(values, float) * per_unit - 1e-9) / per_unit
+
+
+def _down(values: np.ndarray, per_unit: int) -> np.ndarray:
+    """Round down to multiples of ``1 / per_unit``."""
+    return np.floor(np.asarray(values, float) * per_unit + 1e-9) / per_unit
 
 
 def _candidates(units, idx, edges, xy, min_area, scenario) -> tuple[np.ndarray, ...]:

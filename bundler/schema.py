@@ -35,6 +35,10 @@ MINISTRY_FIELDS: dict[str, str] = {
     "KELAS_KUPS": "kups_class",
     "PENDAMPING": "facilitator",
     "ID_LANSKAP": "landscape_id",
+    # shapefile fields are cut to 10 characters
+    "FOREST2010": "forest_ha_2010",
+    "FOREST2020": "forest_ha_2020",
+    "MANGROVE": "mangrove_ha",
 }
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("unit_id", "scheme")

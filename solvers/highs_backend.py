@@ -1,0 +1,177 @@
+"""HiGHS through highspy, in process.
+
+The model goes to HiGHS in one ``passModel`` call with the row-wise (CSR) matrix,
+so building costs no Python loop over rows. ``highspy`` is imported inside the
+functions: importing it loads ``libhighs``, which must not happen as a side effect
+of importing :mod:`solvers` (see "Known environment traps" in the architecture notes).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from solvers.base import SolveParams, SolveResult, Termination, relative_gap
+from solvers.mip import MipModel, within_gap
+
+NAME = "highs"
+
+
+def is_available() -> bool:
+    """True when highspy imports."""
+    try:
+        import highspy  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def solve_mip(
+    model: MipModel, params: SolveParams, warm_start: np.ndarray | None = None
+) -> SolveResult:
+    """Solve a :class:`~solvers.mip.MipModel` with HiGHS.
+
+    Parameters
+    ----------
+    model : MipModel
+    params : SolveParams
+        ``threads=0`` leaves HiGHS' own default. HiGHS keeps one thread pool per
+        process; a solve asking for a different size restarts it, so do not run
+        HiGHS solves with different ``threads`` concurrently in one process.
+    warm_start : numpy.ndarray of shape (n,), optional
+        A starting solution, handed to HiGHS with ``setSolution``; HiGHS checks it
+        and ignores it if infeasible.
+
+    Returns
+    -------
+    SolveResult
+        Never raises for solver-side failures: those come back as ``ERROR``.
+    """
+    t0 = time.perf_counter()
+    try:
+        return _solve(model, params, warm_start, t0)
+    except Exception as exc:  # a backend failure must not bring the caller down
+        return SolveResult(
+            Termination.ERROR,
+            None,
+            None,
+            None,
+            time.perf_counter() - t0,
+            solver=NAME,
+            message=f"HiGHS failed: {type(exc).__name__}: {exc}",
+        )
+
+
+def _solve(model: MipModel, params: SolveParams, warm_start, t0: float) -> SolveResult:
+    import highspy
+
+    h = highspy.Highs()
+    opts = {
+        "output_flag": bool(params.verbose),
+        "time_limit": float(params.time_limit),
+        "mip_rel_gap": float(params.rel_gap),
+        "random_seed": int(params.seed),
+    }
+    if params.threads > 0:
+        opts["threads"] = int(params.threads)
+    for key, value in opts.items():
+        if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
+            return _error(t0, f"HiGHS rejected option {key}={value!r}")
+
+    A = model.A
+    n, m = model.num_vars, model.num_rows
+    status = h.passModel(
+        n,
+        m,
+        int(A.nnz),
+        int(highspy.MatrixFormat.kRowwise),
+        int(highspy.ObjSense.kMaximize if model.maximize else highspy.ObjSense.kMinimize),
+        model.obj_offset,
+        model.obj,
+        model.lb,
+        model.ub,
+        model.row_lo,
+        model.row_hi,
+        A.indptr.astype(np.int32),
+        A.indices.astype(np.int32),
+        A.data.astype(np.float64),
+        model.integer.astype(np.int32),  # 1 == HighsVarType.kInteger
+    )
+    if status == highspy.HighsStatus.kError:
+        return _error(t0, "HiGHS rejected the model")
+
+    if warm_start is not None:
+        x0 = model.round_solution(warm_start)
+        h.setSolution(n, np.arange(n, dtype=np.int32), x0)
+
+    if h.run() == highspy.HighsStatus.kError and h.getModelStatus() == (
+        highspy.HighsModelStatus.kNotset
+    ):
+        # HiGHS sizes one global thread pool at the first solve in the process and
+        # refuses to run a later solve that asks for another size; restart the pool.
+        highspy.Highs.resetGlobalScheduler(True)
+        h.run()
+    runtime = time.perf_counter() - t0
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    text = h.modelStatusToString(ms)
+    has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    x = model.round_solution(h.getSolution().col_value) if has_x else None
+    objective = model.objective_value(x) if x is not None else None
+    # an LP has no MIP dual bound; an optimal LP's bound is its objective (set below)
+    bound = float(info.mip_dual_bound) if model.integer.any() else None
+    if bound is not None and not math.isfinite(bound):
+        bound = None
+
+    S = highspy.HighsModelStatus
+    limits = (
+        S.kTimeLimit,
+        S.kIterationLimit,
+        S.kSolutionLimit,
+        S.kInterrupt,
+        S.kHighsInterrupt,
+        S.kObjectiveBound,
+        S.kObjectiveTarget,
+        S.kMemoryLimit,
+    )
+    if bound is not None and objective is not None:
+        sense = 1.0 if model.maximize else -1.0
+        if (bound - objective) * sense < -1e-6 * max(1.0, abs(objective)):
+            bound = None  # on the wrong side of the solution: not a bound
+    if ms == S.kOptimal and x is not None:
+        term = Termination.OPTIMAL
+        if bound is None:
+            bound = objective
+        if not within_gap(relative_gap(objective, bound), params.rel_gap):
+            term = Termination.FEASIBLE
+            text += "; outside rel_gap as SolveResult measures it"
+    elif ms in limits:
+        term = Termination.FEASIBLE if x is not None else Termination.NO_SOLUTION
+    elif ms == S.kInfeasible:
+        term, x, objective, bound = Termination.INFEASIBLE, None, None, None
+    else:
+        term, x, objective = Termination.ERROR, None, None
+    return SolveResult(
+        term,
+        objective,
+        bound,
+        relative_gap(objective, bound),
+        runtime,
+        x=x,
+        solver=NAME,
+        message=text,
+    )
+
+
+def _error(t0: float, message: str) -> SolveResult:
+    return SolveResult(
+        Termination.ERROR,
+        None,
+        None,
+        None,
+        time.perf_counter() - t0,
+        solver=NAME,
+        message=message,
+    )
