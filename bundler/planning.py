@@ -123,7 +123,8 @@ def plan_bundles(
     chosen: list[list[int]] = []
     results = []
     done = 0
-    order = sorted(range(len(pset.problems)), key=lambda k: -pset.problems[k].n)
+    # smallest first: they finish early and pass their unused time on to the large ones
+    order = sorted(range(len(pset.problems)), key=lambda k: (pset.problems[k].n, k))
     for rank, k in enumerate(order):
         problem, members = pset.problems[k], pset.members[k]
         remaining_units = sum(pset.problems[q].n for q in order[rank:])
