@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -128,3 +129,55 @@ def test_impossible_threshold_is_a_valid_empty_plan(export, tmp_path):
     assert "No bundle meets the rules" in result.output
     facts = json.loads((out / "run.json").read_text())
     assert facts["n_bundles"] == 0 and facts["explanation"]
+
+
+def _forest_rasters(tmp_path):
+    """Forest rasters over the layers of tests.layers: UTM 48S, 100 m cells, x 400-420 km.
+
+    2010: everything forest; 2020: the western half (x < 410 km) forest.
+    """
+    from tests.layers import UTM, X0, Y0
+    from tests.test_rasters import write_raster
+
+    full = np.ones((200, 200), dtype="uint8")
+    half = full.copy()
+    half[:, 100:] = 0
+    args = {"left": X0, "top": Y0 + 20_000, "res": 100, "crs": UTM}
+    return (
+        write_raster(tmp_path / "f2010.tif", full, **args),
+        write_raster(tmp_path / "f2020.tif", half, **args),
+    )
+
+
+def test_score_with_rasters_writes_layer_and_tables(tmp_path):
+    import geopandas as gpd
+
+    # two 1 km squares: one in the western (forested) half, one in the eastern half
+    path = tmp_path / "u.gpkg"
+    layer([square(2000, 2000, 1000), square(15000, 2000, 1000)]).to_file(path)
+    f2010, f2020 = _forest_rasters(tmp_path)
+    out = tmp_path / "scored"
+    result = run("score", path, "--out", out, "--forest-2010", f2010, "--forest-2020", f2020)
+    assert result.exit_code == 0, result.output
+    assert "Potential by intervention" in result.output
+    scored = gpd.read_file(out / "scored_units.gpkg").set_index("unit_id")
+    # 100 ha each in 2010; in 2020 the western unit keeps its forest, the eastern loses it
+    assert scored.loc["U000", "forest_ha_2010"] == pytest.approx(100, rel=1e-3)
+    assert scored.loc["U000", "forest_ha_2020"] == pytest.approx(100, rel=1e-3)
+    assert scored.loc["U001", "forest_ha_2020"] == pytest.approx(0, abs=1e-6)
+    assert scored.loc["U000", "typology"] == "HFLD"
+    assert (out / "potential_by_intervention.csv").exists()
+    assert (out / "potential_by_scheme.csv").exists()
+
+
+def test_score_with_a_bad_raster_names_it(tmp_path):
+    path = tmp_path / "u.gpkg"
+    layer([square(2000, 2000, 1000)]).to_file(path)
+    bogus = tmp_path / "forest.tif"
+    bogus.write_text("not a raster")
+    result = run("score", path, "--out", tmp_path / "o", "--forest-2010", bogus,
+                 "--forest-2020", bogus)  # fmt: skip
+    assert result.exit_code == 2 and "forest.tif" in result.output
+    assert not (tmp_path / "o").exists()
+    only_one = run("score", path, "--out", tmp_path / "o", "--forest-2010", bogus)
+    assert only_one.exit_code == 2 and "go together" in only_one.output
