@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-def _num(default: float, *, lo: float | None = 0.0, hi: float | None = None, source: str = ""):
-    return field(default=default, metadata={"min": lo, "max": hi, "source": source})
-
+from bundler.scenario_fields import number as _num
 
 TNC = "TNC Blue Carbon Cost Tool, Indonesia defaults"
 

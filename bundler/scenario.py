@@ -21,12 +21,8 @@ from typing import Any
 
 from bundler.economics_config import BundlingSection, EconomicsSection
 from bundler.errors import InputError
+from bundler.scenario_fields import number as _num
 from bundler.scoring_config import ScoringSection
-
-
-def _num(default: float, *, lo: float | None = 0.0, hi: float | None = None, source: str = ""):
-    """A numeric field with bounds; the source of the default is kept as metadata."""
-    return field(default=default, metadata={"min": lo, "max": hi, "source": source})
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bundler.scenario_fields import number as _num
+
 # typology class -> interventions (the brief's forest-transition table)
 DEFAULT_INTERVENTIONS: dict[str, tuple[str, ...]] = {
     "HFLD": ("protect",),
@@ -58,10 +60,6 @@ DEFAULT_KUPS_SCORES: dict[str, float] = {
 }
 
 AGUS = "Agus et al. (RSPO review)"
-
-
-def _num(default: float, *, lo: float | None = 0.0, hi: float | None = None, source: str = ""):
-    return field(default=default, metadata={"min": lo, "max": hi, "source": source})
 
 
 @dataclass(frozen=True)
