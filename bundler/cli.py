@@ -617,8 +617,8 @@ def scenario_cmd(
 
 DEMO_UNITS = 300
 DEMO_SEED = 2026
-# a voluntary-market price (REDD+ ~3-10 USD/t) so the demo shows bundles
-DEMO_SCENARIO = {"economics.carbon_price_usd": 10.0}
+# a voluntary-market price (domain.md: REDD+ ~3-10, ARR ~10-25 USD/t, indicative)
+DEMO_SCENARIO = {"economics.carbon_price_usd": 15.0}
 
 
 @app.command()
@@ -636,7 +636,7 @@ def demo(
     """Run the whole chain on the built-in demo: one generated province of 300 units.
 
     Generates the demo layer (seed 2026), validates and scores it, builds the
-    adjacency graph and plans bundles at the demo's carbon price of 10 USD/t,
+    adjacency graph and plans bundles at the demo's carbon price of 15 USD/t,
     writing units.gpkg, edges.csv and the plan (plan.gpkg, bundles.csv,
     run.json) into the output folder.
 

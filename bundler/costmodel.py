@@ -8,7 +8,8 @@ A bundle of units is one carbon project over ``T = crediting_years`` years:
   area_excl_ha / area_ha`` removes the share of the unit that overlaps other
   permits, so an overlap is never credited twice;
 * **costs at year 0**: feasibility + project document + validation (per bundle),
-  onboarding/FPIC per unit, rewetting works per ha of peat in units that rewet;
+  onboarding/FPIC per unit, rewetting works per ha of drained peat (``rewet_ha``)
+  in units that rewet;
 * **costs in year t = 1..T**: registry account, monitoring
   ``M * (1 + m * floor(A / step))``, community liaison ``L * (1 + l * floor(A / step))``
   for the first ``liaison_years``, verification every ``verification_interval_years``,
@@ -56,6 +57,17 @@ def price_path(econ: EconomicsSection) -> np.ndarray:
     return econ.carbon_price_usd * (1.0 + econ.price_escalation) ** (_years(econ) - 1)
 
 
+def _overlap_share(units: pd.DataFrame) -> np.ndarray:
+    area = units["area_ha"].to_numpy(float)
+    return np.divide(
+        units["area_excl_ha"].to_numpy(float), area, out=np.zeros_like(area), where=area > 0
+    )
+
+
+def _kept(econ: EconomicsSection) -> float:
+    return (1 - econ.buffer) * (1 - econ.leakage) * (1 - econ.uncertainty)
+
+
 def unit_credits_by_year(units: pd.DataFrame, econ: EconomicsSection) -> np.ndarray:
     """Issuable credits of each unit in each year, shape ``(n_units, T)``.
 
@@ -77,16 +89,47 @@ def unit_credits_by_year(units: pd.DataFrame, econ: EconomicsSection) -> np.ndar
         "potential_peat_tco2e_yr"
     ].to_numpy(float)
     arr = units["potential_arr_tco2e_yr"].to_numpy(float)
-    area = units["area_ha"].to_numpy(float)
-    share = np.divide(
-        units["area_excl_ha"].to_numpy(float), area, out=np.zeros_like(area), where=area > 0
-    )
-    kept = (1 - econ.buffer) * (1 - econ.leakage) * (1 - econ.uncertainty)
-    factor = units["additionality"].to_numpy(float) * share * kept
+    factor = units["additionality"].to_numpy(float) * _overlap_share(units) * _kept(econ)
     return (steady[:, None] + arr[:, None] * ramp[None, :]) * factor[:, None]
 
 
+def unit_gross_by_year(units: pd.DataFrame, econ: EconomicsSection) -> dict[str, np.ndarray]:
+    """Creditable reductions of each unit before the deductions, by intervention.
+
+    ``g_jt[k] = potential_k_j * ramp_k(t) * additionality_j * s_j`` with
+    ``ramp_arr(t) = min(1, t / arr_ramp_years)`` and ``ramp = 1`` for protection and
+    peat, so that ``c_jt = sum_k g_jt[k] * (1 - buffer) * (1 - leakage) *
+    (1 - uncertainty)`` (up to rounding).
+
+    Parameters
+    ----------
+    units : DataFrame
+        As for :func:`unit_credits_by_year`.
+    econ : EconomicsSection
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``{"protect", "arr", "peat"}`` -> array of shape ``(n_units, T)``.
+    """
+    t = _years(econ)
+    ramp = np.minimum(1.0, t / float(econ.arr_ramp_years))
+    factor = units["additionality"].to_numpy(float) * _overlap_share(units)
+    out = {}
+    for name in ("protect", "arr", "peat"):
+        pot = units[f"potential_{name}_tco2e_yr"].to_numpy(float) * factor
+        out[name] = pot[:, None] * (ramp if name == "arr" else np.ones_like(t))[None, :]
+    return out
+
+
 def _rewet_peat_ha(units: pd.DataFrame) -> np.ndarray:
+    """Peat area that gets rewetting works: the drained peat of units that rewet.
+
+    Scoring gives it as ``rewet_ha``; tables without it (hand-made ones) fall back
+    to all the peat of units with a peat potential.
+    """
+    if "rewet_ha" in units:
+        return units["rewet_ha"].to_numpy(float)
     peat = units["peat_ha"].to_numpy(float) if "peat_ha" in units else np.zeros(len(units))
     rewets = units["potential_peat_tco2e_yr"].to_numpy(float) > 0
     return np.where(rewets, peat, 0.0)
@@ -207,10 +250,88 @@ class BundleEconomics:
         return float(self.credits_by_year.mean())
 
 
+COST_CATEGORIES = ("fixed", "verification", "per_unit", "per_ha", "peat_works", "levy_pnbp")
+
+
+def bundle_cost_breakdown(
+    units: pd.DataFrame,
+    union_area_ha: float,
+    econ: EconomicsSection,
+    credits_by_year: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """The exact cost model's costs of one bundle by category and year.
+
+    With ``n`` units, ``A`` the union area, ``P`` the ha of peat in units that
+    rewet, ``k = floor(A / step)`` and ``C_t`` the bundle's credits:
+
+    * ``fixed``: year 0 ``feasibility + project document + validation``; year t
+      ``registry account + M (1 + m k) + [t <= liaison_years] L (1 + l k)``;
+    * ``verification``: ``V`` in every year ``t`` divisible by the interval;
+    * ``per_unit``: year 0 ``n * onboarding``; year t ``n * unit monitoring``;
+    * ``per_ha``: year t ``transaction_usd_ha_yr * A``;
+    * ``peat_works``: year 0 ``peat_works_usd_ha * P``; year t ``peat_upkeep * P``;
+    * ``levy_pnbp``: year t ``(registry levy + PNBP) * C_t``.
+
+    Parameters
+    ----------
+    units : DataFrame
+        The bundle's scored units.
+    union_area_ha : float
+        Area of the union of their geometries.
+    econ : EconomicsSection
+    credits_by_year : ndarray, optional
+        ``C_t`` for ``t = 1..T``; computed from ``units`` when omitted.
+
+    Returns
+    -------
+    dict of str to ndarray
+        :data:`COST_CATEGORIES` -> costs in years ``0..T`` (index 0 is year 0),
+        in the order in which :func:`bundle_economics` adds them up.
+    """
+    t = _years(econ)
+    if credits_by_year is None:
+        credits_by_year = unit_credits_by_year(units, econ).sum(axis=0)
+    peat = float(_rewet_peat_ha(units).sum())
+    n = len(units)
+    steps = np.floor(union_area_ha / econ.scale_step_ha)
+    monitoring = econ.monitoring_usd_yr * (1 + econ.monitoring_step_increase * steps)
+    liaison = econ.liaison_usd_yr * (1 + econ.liaison_step_increase * steps)
+    zero = np.zeros_like(t)
+
+    def with_year0(year0: float, yearly: np.ndarray) -> np.ndarray:
+        return np.concatenate([[float(year0)], np.broadcast_to(yearly, t.shape)])
+
+    return {
+        "fixed": with_year0(
+            econ.feasibility_usd + econ.project_document_usd + econ.validation_usd,
+            econ.registry_account_usd_yr
+            + monitoring
+            + np.where(t <= econ.liaison_years, liaison, 0.0),
+        ),
+        "verification": with_year0(
+            0.0, np.where(t % econ.verification_interval_years == 0, econ.verification_usd, 0.0)
+        ),
+        "per_unit": with_year0(
+            n * econ.unit_onboarding_usd, zero + n * econ.unit_monitoring_usd_yr
+        ),
+        "per_ha": with_year0(0.0, zero + econ.transaction_usd_ha_yr * union_area_ha),
+        "peat_works": with_year0(
+            econ.peat_works_usd_ha * peat, zero + econ.peat_upkeep_usd_ha_yr * peat
+        ),
+        "levy_pnbp": with_year0(
+            0.0, (econ.registry_levy_usd_per_credit + econ.pnbp_usd_per_credit) * credits_by_year
+        ),
+    }
+
+
 def bundle_economics(
     units: pd.DataFrame, union_area_ha: float, econ: EconomicsSection
 ) -> BundleEconomics:
     """Evaluate one bundle with the exact cost model of the module docstring.
+
+    The costs are the sum over :data:`COST_CATEGORIES` of
+    :func:`bundle_cost_breakdown`; ``PV(costs) = cost_0 + sum_t cost_t d_t``,
+    ``PV(credits) = sum_t C_t d_t`` and ``PV(revenue) = sum_t C_t p_t d_t``.
 
     Parameters
     ----------
@@ -225,36 +346,17 @@ def bundle_economics(
     BundleEconomics
     """
     d = discount_factors(econ)
-    t = _years(econ)
     credits = unit_credits_by_year(units, econ).sum(axis=0)
-    peat = float(_rewet_peat_ha(units).sum())
-    n = len(units)
-    steps = np.floor(union_area_ha / econ.scale_step_ha)
-    monitoring = econ.monitoring_usd_yr * (1 + econ.monitoring_step_increase * steps)
-    liaison = econ.liaison_usd_yr * (1 + econ.liaison_step_increase * steps)
-    yearly = (
-        econ.registry_account_usd_yr
-        + monitoring
-        + np.where(t <= econ.liaison_years, liaison, 0.0)
-        + np.where(t % econ.verification_interval_years == 0, econ.verification_usd, 0.0)
-        + n * econ.unit_monitoring_usd_yr
-        + econ.transaction_usd_ha_yr * union_area_ha
-        + econ.peat_upkeep_usd_ha_yr * peat
-        + (econ.registry_levy_usd_per_credit + econ.pnbp_usd_per_credit) * credits
-    )
-    upfront = (
-        econ.feasibility_usd
-        + econ.project_document_usd
-        + econ.validation_usd
-        + n * econ.unit_onboarding_usd
-        + econ.peat_works_usd_ha * peat
-    )
+    parts = bundle_cost_breakdown(units, union_area_ha, econ, credits)
+    costs = parts[COST_CATEGORIES[0]].copy()
+    for name in COST_CATEGORIES[1:]:
+        costs = costs + parts[name]
     return BundleEconomics(
         area_ha=float(union_area_ha),
-        n_units=n,
+        n_units=len(units),
         credits_by_year=credits,
-        costs_by_year=np.concatenate([[upfront], yearly]),
+        costs_by_year=costs,
         pv_credits=float(credits @ d),
-        pv_costs=float(upfront + yearly @ d),
+        pv_costs=float(costs[0] + costs[1:] @ d),
         pv_revenue=float(credits @ (price_path(econ) * d)),
     )

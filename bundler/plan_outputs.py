@@ -62,14 +62,16 @@ def units_layer(units: gpd.GeoDataFrame, plan: Plan) -> gpd.GeoDataFrame:
     return out[first + [c for c in out.columns if c not in first]]
 
 
-def bundles_layer(units: gpd.GeoDataFrame, plan: Plan) -> gpd.GeoDataFrame:
+def bundles_layer(units: gpd.GeoDataFrame, bundles: pd.DataFrame) -> gpd.GeoDataFrame:
     """One dissolved (multi)polygon per bundle with its figures."""
-    table = plan.bundles.drop(columns="unit_ids")
+    table = bundles.drop(columns="unit_ids")
     if not len(table):
         return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries([], crs=units.crs))
+    members = bundles[["bundle_id", "unit_ids"]].explode("unit_ids")
+    where = dict(zip(members["unit_ids"], members["bundle_id"], strict=True))
     dissolved = (
-        units.assign(bundle_id=plan.unit_bundle.to_numpy())
-        .loc[lambda d: d["bundle_id"] != ""]
+        units.assign(bundle_id=units["unit_id"].astype(str).map(where))
+        .dropna(subset=["bundle_id"])
         .dissolve(by="bundle_id")[["geometry"]]
         .reset_index()
     )
@@ -85,8 +87,11 @@ def write_plan(
     scenario: Scenario,
     inputs: dict[str, Path],
     run_facts: dict,
-) -> None:
-    """Write the plan files into ``folder`` (a scratch folder moved into place by the caller).
+) -> dict:
+    """Estimate, schedule and share the plan's bundles, and write every output into ``folder``.
+
+    ``folder`` is a scratch folder that the caller moves into place, so a run's
+    files appear all together or not at all.
 
     Parameters
     ----------
@@ -100,13 +105,41 @@ def write_plan(
         Name -> path of every input file; their sha256 go into ``run.json``.
     run_facts : dict
         Extra facts for ``run.json`` (seed, time limit, gap rule, command line ...).
+
+    Returns
+    -------
+    dict
+        The facts written to ``run.json``.
+
+    Notes
+    -----
+    Files: ``plan.gpkg`` (layers ``units`` and ``bundles``, the latter with
+    ``start_year`` and ``priority_rank``), ``bundles.csv``, ``estimates.csv``,
+    ``yearly.csv``, ``priority.csv``, ``benefit_sharing.csv``, ``run.json``,
+    ``report.html`` and ``map.png``.
     """
-    gpkg = folder / "plan.gpkg"
-    units_layer(units, plan).to_file(gpkg, layer="units", driver="GPKG")
-    bundles_layer(units, plan).to_file(gpkg, layer="bundles", driver="GPKG", mode="a")
+    from bundler.estimation import estimate_plan
+    from bundler.report import write_report
+
+    est, priority, sharing, schedule_term = estimate_plan(units, plan, scenario)
+    order = priority.set_index("bundle_id")
     table = plan.bundles.copy()
-    table["unit_ids"] = table["unit_ids"].map(lambda ids: ";".join(ids))
-    table.to_csv(folder / "bundles.csv", index=False, float_format="%.4f")
+    table["start_year"] = table["bundle_id"].map(order["start_year"]).astype(str)
+    table["priority_rank"] = table["bundle_id"].map(order["rank"]).astype("Int64")
+
+    unit_layer = units_layer(units, plan)
+    bundle_layer = bundles_layer(units, plan.bundles)
+    bundle_layer["start_year"] = bundle_layer["bundle_id"].map(order["start_year"]).astype(str)
+    bundle_layer["priority_rank"] = bundle_layer["bundle_id"].map(order["rank"]).astype("Int64")
+    gpkg = folder / "plan.gpkg"
+    unit_layer.to_file(gpkg, layer="units", driver="GPKG")
+    bundle_layer.to_file(gpkg, layer="bundles", driver="GPKG", mode="a")
+    csv = table.assign(unit_ids=table["unit_ids"].map(";".join))
+    csv.to_csv(folder / "bundles.csv", index=False, float_format="%.4f")
+    est.summary.to_csv(folder / "estimates.csv", index=False, float_format="%.4f")
+    est.yearly.to_csv(folder / "yearly.csv", index=False, float_format="%.4f")
+    priority.to_csv(folder / "priority.csv", index=False, float_format="%.2f")
+    sharing.to_csv(folder / "benefit_sharing.csv", index=False, float_format="%.2f")
     run = {
         "ps_bundler": __version__,
         "inputs": {k: {"path": str(v), "sha256": sha256_of(v)} for k, v in inputs.items()},
@@ -121,6 +154,7 @@ def write_plan(
         "max_cost_per_tco2e": plan.max_cost_per_tco2e,
         "n_units": len(units),
         "n_bundles": len(plan.bundles),
+        "schedule_termination": schedule_term,
         "components": [
             {
                 "n_units": n,
@@ -138,6 +172,44 @@ def write_plan(
         **run_facts,
     }
     (folder / "run.json").write_text(json.dumps(run, indent=2, default=_json_default) + "\n")
+    yearly_credits = est.yearly.loc[:, ["bundle_id", "year", "credits_tco2e"]].rename(
+        columns={"credits_tco2e": "credits"}
+    )
+    report_facts = {
+        k: run[k]
+        for k in (
+            "solver",
+            "objective_name",
+            "termination",
+            "objective",
+            "bound",
+            "gap",
+            "runtime_s",
+            "n_units",
+            "n_bundles",
+            "schedule_termination",
+            "explanation",
+        )
+    }
+    report_facts.update(
+        scenario=scenario.name,
+        carbon_price_usd=scenario.economics.carbon_price_usd,
+        inputs=run["inputs"],
+        **{k: v for k, v in run_facts.items() if v is not None},
+    )
+    write_report(
+        folder,
+        unit_layer,
+        bundle_layer,
+        {
+            "Five-year priority list": priority,
+            "Bundles": est.summary,
+            "Benefit sharing": sharing,
+        },
+        yearly_credits,
+        report_facts,
+    )
+    return run
 
 
 def _json_default(obj):

@@ -23,6 +23,7 @@ from bundler.economics_config import BundlingSection, EconomicsSection
 from bundler.errors import InputError
 from bundler.scenario_fields import number as _num
 from bundler.scoring_config import ScoringSection
+from bundler.sharing_config import BenefitSharingSection, ScheduleSection
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class Scenario:
     scoring: ScoringSection = field(default_factory=ScoringSection)
     economics: EconomicsSection = field(default_factory=EconomicsSection)
     bundling: BundlingSection = field(default_factory=BundlingSection)
+    sharing: BenefitSharingSection = field(default_factory=BenefitSharingSection)
+    schedule: ScheduleSection = field(default_factory=ScheduleSection)
 
     def with_values(self, values: dict[str, Any]) -> Scenario:
         """Return a copy with dotted keys replaced, e.g. ``{"graph.max_gap_m": 500}``.

@@ -464,6 +464,9 @@ def score_units(
     out["potential_protect_tco2e_yr"] = protect
     out["potential_arr_tco2e_yr"] = arr
     out["potential_peat_tco2e_yr"] = peat_pot
+    # the drained peat a rewetting project blocks canals on; the cost model prices
+    # rewetting works on this area, not on the whole peat area
+    out["rewet_ha"] = np.where(earns["peat"], peat * pc.drained_share, 0.0)
     out["potential_tco2e_yr"] = total
     out["main_intervention"] = main
     out["threat"] = threat

@@ -102,7 +102,10 @@ def test_plan_writes_every_output_and_refuses_to_overwrite(export, tmp_path):
             "--carbon-price", 20, "--time-limit", 20)  # fmt: skip
     result = run(*args)
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {"plan.gpkg", "bundles.csv", "run.json"}
+    assert {p.name for p in out.iterdir()} == {
+        "plan.gpkg", "bundles.csv", "run.json", "estimates.csv", "yearly.csv",
+        "priority.csv", "benefit_sharing.csv", "report.html", "map.png",
+    }  # fmt: skip
     facts = json.loads((out / "run.json").read_text())
     assert facts["termination"] in ("optimal", "feasible")
     assert len(facts["inputs"]["units"]["sha256"]) == 64
