@@ -1,0 +1,259 @@
+"""Seeded benchmark instances: grid, Voronoi tessellation and generated province layers.
+
+Every family goes through the product's own reader and validator
+(:func:`bundler.validation.load_units`), so areas, ids and the working CRS are the
+product's; the adjacency graph is :func:`bundler.pipeline.adjacency` under the
+default scenario (gap rule 1 km). What differs is where the scores come from:
+
+``grid``
+    A rectilinear grid of touching rectangles, column widths and row heights drawn
+    uniformly from 1.5-4 km (areas 225-1,600 ha, mean about 770 ha), so a unit
+    touches up to eight neighbours (corners count). Scores are synthetic (see
+    :func:`synthetic_scores`).
+``voronoi``
+    Voronoi cells of uniform random points in a square sized for a mean cell of
+    800 ha (:func:`benchmarks.bench_maxp.voronoi_layer`). Scores are synthetic.
+``generated``
+    :func:`bundler.generator.generate_units` (clustered landscapes with gaps,
+    multipolygons, a few invalid rings and overlaps), scored by the product's
+    scoring from the layer's own forest, peat and mangrove columns. One province
+    up to 3,000 units, then one province per 3,000 units.
+
+For the max-p comparison with PySAL spopt (grid and Voronoi only) an instance also
+carries ``maxp_units`` and ``maxp_graph``: the same units with *touching*
+adjacency (gap 0) and the area to reach. For the Voronoi family the areas are the
+lognormal attribute of :func:`benchmarks.bench_maxp.maxp_problem` (mean 800 ha,
+sigma 1), as in the domain notes' spopt figure; for the grid family they are the
+rectangles' own areas. The threshold is :data:`MAXP_THRESHOLD_HA`.
+
+All randomness: ``numpy.random.default_rng`` streams seeded from the instance seed.
+"""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import shapely
+
+from benchmarks.bench_maxp import voronoi_layer
+from bundler.generator import generate_units, write_layer
+from bundler.graph import build_adjacency
+from bundler.pipeline import adjacency, prepare_units
+from bundler.problem_builder import build_problems
+from bundler.scenario import Scenario
+from bundler.validation import load_units
+
+FAMILIES = ("grid", "voronoi", "generated")
+# UTM 48S near Sumatera Selatan, as in tests/layers.py
+UTM = "EPSG:32748"
+X0, Y0 = 400_000.0, 9_500_000.0
+MEAN_CELL_HA = 800.0
+MAXP_THRESHOLD_HA = 10_000.0
+MAXP_FAMILIES = ("grid", "voronoi")
+
+
+@dataclass
+class Instance:
+    """One benchmark instance, ready to plan (and, for grid/Voronoi, to run max-p on).
+
+    Attributes
+    ----------
+    name, family : str
+    n : int
+        Units.
+    seed : int
+    units : GeoDataFrame
+        Scored units in the working CRS.
+    graph : networkx.Graph
+        Adjacency under ``scenario`` (gap rule ``scenario.graph.max_gap_m``).
+    scenario : Scenario
+    component_sizes : list of int
+        Sizes of the NPV problem's components (largest first), after
+        :func:`bundler.problem_builder.build_problems`.
+    maxp_units : GeoDataFrame or None
+        Units whose ``area_ha``/``area_excl_ha`` are the max-p areas.
+    maxp_graph : networkx.Graph or None
+        Touching adjacency (corners count, like libpysal's Queen weights).
+    maxp_scenario : Scenario or None
+        ``scenario`` with ``min_area_ha`` = the threshold and gap 0.
+    info : dict
+        Build time and graph figures.
+    """
+
+    name: str
+    family: str
+    n: int
+    seed: int
+    units: gpd.GeoDataFrame
+    graph: nx.Graph
+    scenario: Scenario
+    component_sizes: list[int] = field(default_factory=list)
+    maxp_units: gpd.GeoDataFrame | None = None
+    maxp_graph: nx.Graph | None = None
+    maxp_scenario: Scenario | None = None
+    info: dict = field(default_factory=dict)
+
+    def save(self, path: Path) -> Path:
+        """Pickle to ``path`` (the runner's worker processes load it from there)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            pickle.dump(self, f, protocol=pickle.HIGHEST_PROTOCOL)
+        return path
+
+
+def load_instance(path: str | Path) -> Instance:
+    """Read an instance saved by :meth:`Instance.save`."""
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+def synthetic_scores(units: gpd.GeoDataFrame, seed: int) -> gpd.GeoDataFrame:
+    """Give validated units seeded scores, the way ``tests/scored.py`` does.
+
+    Protection potential per hectare is lognormal (median 2.5 tCO2e/ha/yr, sigma
+    0.7) times a smooth spatial factor (a few seeded Gaussian bumps, so that good
+    units cluster as real landscapes do); additionality is uniform in 0.3-1.0 and
+    readiness uniform in 0.2-0.9. No ARR or peat. About a third of the units pay
+    for their own costs before a bundle's fixed costs.
+    """
+    rng = np.random.default_rng([seed, 7])
+    n = len(units)
+    c = units.geometry.centroid
+    xy = np.column_stack([c.x.to_numpy(), c.y.to_numpy()])
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    span = float(np.max(hi - lo)) or 1.0
+    k = max(3, int(np.sqrt(n) / 4))
+    centres = lo + rng.random((k, 2)) * (hi - lo)
+    widths = span * rng.uniform(0.05, 0.2, k)
+    heights = rng.uniform(-1.0, 1.0, k)
+    d2 = ((xy[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    smooth = (heights[None, :] * np.exp(-d2 / (2 * widths[None, :] ** 2))).sum(axis=1)
+    per_ha = np.exp(np.log(2.5) + 0.7 * rng.standard_normal(n) + 0.8 * smooth)
+    pot = per_ha * units["area_ha"].to_numpy(float)
+    units = units.copy()
+    units["potential_protect_tco2e_yr"] = pot
+    units["potential_arr_tco2e_yr"] = 0.0
+    units["potential_peat_tco2e_yr"] = 0.0
+    units["potential_tco2e_yr"] = pot
+    units["peat_ha"] = 0.0
+    units["additionality"] = rng.uniform(0.3, 1.0, n)
+    units["readiness"] = rng.uniform(0.2, 0.9, n)
+    units["main_intervention"] = "protect"
+    return units
+
+
+def _ministry_layer(geoms, crs: str = UTM) -> gpd.GeoDataFrame:
+    n = len(geoms)
+    return gpd.GeoDataFrame(
+        {
+            "PS_ID": [f"U{i:06d}" for i in range(n)],
+            "SKEMA": ["PPHKm"] * n,
+            "KODE_PROV": ["16"] * n,
+            "KODE_KAB": ["1601"] * n,
+        },
+        geometry=list(geoms),
+        crs=crs,
+    )
+
+
+def _validated(geoms, tmp: Path, name: str) -> gpd.GeoDataFrame:
+    path = tmp / f"{name}.gpkg"
+    _ministry_layer(geoms).to_file(path)
+    report = load_units(path)
+    report.raise_if_errors()
+    return report.units
+
+
+def grid_geometries(n: int, seed: int) -> np.ndarray:
+    """Touching rectangles on a jittered rectilinear grid (first ``n`` cells, row by row)."""
+    rng = np.random.default_rng([seed, 11])
+    ncol = int(np.ceil(np.sqrt(n)))
+    nrow = int(np.ceil(n / ncol))
+    xs = np.concatenate([[0.0], np.cumsum(rng.uniform(1500.0, 4000.0, ncol))])
+    ys = np.concatenate([[0.0], np.cumsum(rng.uniform(1500.0, 4000.0, nrow))])
+    row, col = np.divmod(np.arange(n), ncol)
+    return shapely.box(X0 + xs[col], Y0 + ys[row], X0 + xs[col + 1], Y0 + ys[row + 1])
+
+
+def voronoi_geometries(n: int, seed: int) -> np.ndarray:
+    """Voronoi cells of :func:`benchmarks.bench_maxp.voronoi_layer`, scaled to metres."""
+    cells, _ = voronoi_layer(n, seed)
+    side = float(np.sqrt(n * MEAN_CELL_HA * 1e4))
+    return shapely.transform(cells, lambda c: c * side + np.array([X0, Y0]))
+
+
+def maxp_areas(n: int, seed: int, mean_area_ha: float = MEAN_CELL_HA, sigma: float = 1.0):
+    """The lognormal areas of :func:`benchmarks.bench_maxp.maxp_problem` (same stream)."""
+    rng = np.random.default_rng([seed, 1])
+    area = rng.lognormal(0.0, sigma, n)
+    return area * (mean_area_ha / area.mean())
+
+
+def build_instance(
+    family: str, n: int, seed: int = 0, scenario: Scenario | None = None
+) -> Instance:
+    """Build one instance (see the module docstring).
+
+    Parameters
+    ----------
+    family : str
+        One of :data:`FAMILIES`.
+    n : int
+        Units.
+    seed : int
+        Same family, n and seed: the same instance.
+    scenario : Scenario, optional
+        Default ``Scenario()``.
+    """
+    import time
+
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
+    scen = scenario or Scenario()
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        if family == "generated":
+            path = tmp / "units.gpkg"
+            provinces = 1 if n <= 3000 else n // 3000
+            write_layer(generate_units(n, seed=seed, n_provinces=provinces), path)
+            units = prepare_units(path, scen).units
+        else:
+            geoms = grid_geometries(n, seed) if family == "grid" else voronoi_geometries(n, seed)
+            units = synthetic_scores(_validated(geoms, tmp, family), seed)
+    graph = adjacency(units, scen)
+    pset = build_problems(units, graph, scen)
+    inst = Instance(
+        name=f"{family}-{n}-s{seed}",
+        family=family,
+        n=n,
+        seed=seed,
+        units=units,
+        graph=graph,
+        scenario=scen,
+        component_sizes=sorted((p.n for p in pset.problems), reverse=True),
+    )
+    if family in MAXP_FAMILIES:
+        mu = units.copy()
+        if family == "voronoi":
+            area = maxp_areas(n, seed)
+            mu["area_ha"] = area
+            mu["area_excl_ha"] = area
+        inst.maxp_units = mu
+        inst.maxp_graph = build_adjacency(mu, 0.0)
+        inst.maxp_scenario = scen.with_values(
+            {"bundling.min_area_ha": MAXP_THRESHOLD_HA, "graph.max_gap_m": 0.0}
+        )
+    inst.info = {
+        "build_s": time.perf_counter() - t0,
+        "edges": graph.number_of_edges(),
+        "components": len(pset.problems),
+        "largest_component": inst.component_sizes[0] if inst.component_sizes else 0,
+    }
+    return inst
