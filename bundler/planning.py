@@ -207,8 +207,11 @@ def _solve_component(problem, solver, params, budget, scenario):
     warm = solve_bundling(
         problem,
         HEURISTIC,
-        SolveParams(time_limit=max(0.2, 0.1 * budget), seed=params.seed),
+        SolveParams(time_limit=max(0.2, 0.25 * budget), seed=params.seed),
     )
+    if warm.termination == Termination.OPTIMAL:
+        # the heuristic proved it (exact enumeration of a small component)
+        return warm
     ws = [list(b) for b in warm.bundles] or None
     rest = max(0.5, budget - warm.runtime_s)
     return solve_bundling(

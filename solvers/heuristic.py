@@ -18,18 +18,24 @@ new region where surplus area is densest and repairing the deficit by moving
 and swapping boundary units between adjacent regions (a descent on the total
 deficit, then a tabu search on it), undoing the attempt when it fails.
 
-*Selection* (npv, credits and anything else). Candidate bundles are grown from
-every unit that may be a root, adding the frontier unit with the best value plus
-a reward for progress toward the minimum area and the cost test, and keeping
-the best feasible prefix; a few scorings and seeded random variants give a pool.
-A disjoint subset is chosen greedily and by a small set-packing MIP over the pool
-(HiGHS via :func:`scipy.optimize.milp`), then polished: drop negative units,
-add positive ones, merge adjacent bundles (saving a bundle's fixed cost), grow
-new bundles in what is left.
+*Selection* (npv, credits and anything else). A small problem (up to
+20,000 connected unit sets) has every feasible bundle listed, and a set-packing
+MIP over them (HiGHS via :func:`scipy.optimize.milp`, no gap) is then exact: the
+answer is ``OPTIMAL``. Otherwise candidate bundles are grown from every unit that
+may be a root, adding the frontier unit with the best value plus a reward for
+progress toward the minimum area and the cost test, and keeping a few feasible
+prefixes; a few scorings, then seeded random ones, give a pool. Disjoint subsets
+are chosen greedily in several orders, improved by exchanges with the pool (and
+by the packing MIP when the pool is small), then polished: drop negative units,
+add positive ones, swap members for better neighbours, merge adjacent bundles
+(saving a bundle's fixed cost), regrow each bundle with the others fixed, grow
+new bundles in what is left. ``warm_start`` bundles join the pool and are the
+plan to beat.
 
 Every random choice draws from ``numpy.random.default_rng(params.seed)``. The
 search stops on its own criteria (no improvement), so the same problem and seed
-give the same bundles whenever the time limit is not what stopped it.
+give the same bundles whenever the time limit is not what stopped it; when it
+is, the answer depends on how far the search got (the message says so).
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ NAME = "heuristic"
 EPS = 1e-9
 # the problem's own check tolerates 1e-6 ha below a minimum; bounds must allow for it
 _CHECK_TOL = 1e-6
-PHASES = (("descent",), ("tabu",))
+_PHASES = (("descent",), ("tabu",))
 
 
 def is_available() -> bool:
@@ -73,18 +79,22 @@ def solve_bundling(
         ``time_limit`` and ``seed`` are used; ``rel_gap``, ``threads`` and
         ``verbose`` are not.
     warm_start : sequence of bundles, optional
-        Bundles to start from; infeasible or overlapping ones are ignored.
+        Bundles to start from (npv and credits; max-p builds its own partition);
+        infeasible or overlapping ones are ignored.
 
     Returns
     -------
     BundlingResult
         ``FEASIBLE`` with the bundles found (possibly none, objective 0, when no
         feasible bundle exists and nothing must be covered); ``OPTIMAL`` only when
-        the objective equals the upper bound in ``bound``; ``NO_SOLUTION`` when a
+        the objective equals the upper bound in ``bound`` (the max-p area bound, or
+        the exact packing of a small problem); ``NO_SOLUTION`` when a
         ``must_cover`` unit could not be put in a bundle (named in ``message``).
     """
     t0 = time.perf_counter()
-    deadline = t0 + params.time_limit
+    # leave time for the final check of every bundle, which grows with the problem
+    reserve = min(0.5 * params.time_limit, 0.03 * params.time_limit + 5e-5 * problem.n)
+    deadline = t0 + params.time_limit - reserve
     rng = np.random.default_rng(params.seed)
     nbrs = _neighbours(problem.n, problem.edges)
     if _is_partition(problem):
@@ -203,8 +213,9 @@ def _solve_partition(problem, nbrs, rng, t0, deadline):
             continue
         # every region of the component holds at least `least` ha (the check allows
         # 1e-6 less), and regions are disjoint
+        positive = float(np.clip(area[idx], 0.0, None).sum())
         if least > 2 * _CHECK_TOL:
-            count_bound += math.floor(total / (least - _CHECK_TOL) + 1e-9)
+            count_bound += math.floor(positive / (least - _CHECK_TOL) + 1e-9)
         else:
             count_bound += int(idx.sum())
     bound = float(count_bound * problem.bundle_value)
@@ -225,7 +236,7 @@ def _solve_partition(problem, nbrs, rng, t0, deadline):
             break
     built = len(best.units)
     attempts = 0
-    for methods in PHASES:
+    for methods in _PHASES:
         if len(best.units) >= count_bound:
             break
         attempts += best.improve(deadline, methods, count_bound)
@@ -820,6 +831,8 @@ def _solve_selection(problem, nbrs, rng, t0, deadline, warm_start):
         return [], bound, "", 0
     sel = _Selector(problem, nbrs, rng)
     plan, rounds, message = sel.run(t0, deadline, warm_start)
+    if sel.proven is not None:
+        bound = min(bound, sel.proven)
     return plan, bound, message, rounds
 
 
@@ -847,6 +860,8 @@ class _Selector:
             self.cand = [frozenset(np.asarray(c, dtype=int).tolist()) for c in p.candidates]
             self.roots = [r for r in range(n) if r in self.cand[r]]
         self.must = set(np.flatnonzero(p.must_cover).tolist())
+        self.roots_set = set(self.roots)
+        self.proven: float | None = None  # the optimum, when the exact packing found it
         # scales that make "value", "area toward the minimum" and "cost slack toward
         # zero" comparable in the growth score
         mean_val = float(np.mean(np.abs(p.value))) or 1.0
@@ -898,18 +913,26 @@ class _Selector:
         return len(seen) == len(inb)
 
     # ------------------------------------------------------------ growth
-    def grow(self, r, lam, gamma, noise=None, blocked=None, force=()):
-        """Grow a bundle from root ``r``; its feasible prefixes that beat all shorter ones.
+    def grow(self, r, lam, gamma, noise=None, blocked=None, force=(), patience=4, must_bonus=0.0):
+        """Grow a bundle from root ``r``; returns some of its feasible prefixes, pruned.
 
         Each step adds the frontier unit (inside ``candidates[r]``, not blocked)
         with the best score: its value, plus ``gamma`` times the best value next to
-        it, plus a reward for area still missing and for cost slack still positive.
-        ``force`` (a path from ``r``) is added first and kept. Shorter prefixes are
-        returned too, as two small bundles may beat one grown through a poor bridge.
+        it, plus ``lam`` (in units of mean value per mean hectare) times the area it
+        adds toward the minimum, plus a reward for closing a positive cost slack.
+        ``force`` (a path from ``r``) is added first and kept. Growth stops
+        ``patience`` steps after the best prefix (or after the area is reached
+        while the cost test still fails). ``must_bonus`` is added to the score of a
+        locked-in unit and, per locked-in member, to the value that ranks prefixes.
+        Returned: the best prefix, every earlier best-so-far that the next unit made
+        worse (two small bundles may beat one grown through a poor bridge) and, for
+        area-minded scorings, the first feasible prefix.
         """
         val, amin, area, slack, nbrs = self.val, self.amin, self.area, self.slack, self.nbrs
         allowed = self.cand[r] if self.cand is not None else None
         cand = self.cand
+        # an area-minded growth also offers its first feasible prefix (a lean bundle)
+        lean = lam > self.FIRST_LAMBDA
         lam *= self.area_price
         mu = self.slack_price
         members = [r]
@@ -932,12 +955,15 @@ class _Selector:
 
         extend(r)
         n_force = len(force)
+        must = self.must
+        if must_bonus and r in must:
+            value += must_bonus
         best_len, best_val = 0, -math.inf
         if n_force == 0 and a_min >= req - EPS and (not self.cost or slk <= EPS):
             best_len, best_val = 1, value
         lengths = [1] if best_len else []
+        peaks: list[int] = []
         since = 0
-        patience = 4
         fi = 0
         while len(members) < self.max_u:
             if fi < n_force:
@@ -963,6 +989,8 @@ class _Selector:
                         sc += mu * min(-slack[k], over)
                     if noise is not None:
                         sc += noise[k]
+                    if must_bonus and k in must:
+                        sc += must_bonus
                     if sc > best_sc or (sc == best_sc and k < j):
                         j, best_sc = k, sc
                 if j < 0:
@@ -974,6 +1002,8 @@ class _Selector:
             a_full += area[j]
             slk += slack[j]
             value += val[j]
+            if must_bonus and j in must:
+                value += must_bonus
             if cand is None:
                 req = min(req, self.min_a[j])
             else:
@@ -983,12 +1013,16 @@ class _Selector:
                 req = min(self.min_a[x] for x in roots)
             extend(j)
             ok = a_min >= req - EPS and (not self.cost or slk <= EPS)
+            if lengths and lengths[-1] == len(members) - 1 and value < best_val - EPS:
+                # the best so far was a peak: worth keeping even if a later one beats it
+                peaks.append(lengths[-1])
             if ok and len(members) > n_force and value > best_val + EPS:
                 best_len, best_val, since = len(members), value, 0
                 lengths.append(best_len)
             elif best_len or a_min >= req:
                 since += 1
-        return [self.prune(members[:k]) for k in lengths]
+        keep = sorted(set(peaks + lengths[-1:] + (lengths[:1] if lean else [])))
+        return [self.prune(members[:k]) for k in keep]
 
     def prune(self, b):
         """Drop negative units the bundle does not need (area, cost, connection)."""
@@ -1008,7 +1042,7 @@ class _Selector:
                     break
         return b
 
-    def path(self, r, u, blocked=None):
+    def path(self, r, u):
         """A shortest path from ``r`` to ``u`` inside ``candidates[r]`` (without ``r``)."""
         allowed = self.cand[r] if self.cand is not None else None
         prev = {r: -1}
@@ -1018,8 +1052,6 @@ class _Selector:
                 break
             for y in self.nbrs[x]:
                 if y in prev or (allowed is not None and y not in allowed):
-                    continue
-                if blocked is not None and y in blocked:
                     continue
                 prev[y] = x
                 queue.append(y)
@@ -1033,6 +1065,7 @@ class _Selector:
 
     # ------------------------------------------------------------ pool
     VARIANTS = ((1.0, 0.5), (4.0, 0.5), (0.25, 1.0))
+    FIRST_LAMBDA = 2.0
 
     def generate(self, pool, deadline, variants, noise_level=0.0, blocked=None, roots=None):
         """Grow from every root (most promising first) with each scoring variant."""
@@ -1050,8 +1083,13 @@ class _Selector:
                 for b in self.grow(r, lam, gamma, noise, blocked):
                     pool.setdefault(tuple(sorted(b)), None)
 
-    def generate_must(self, pool, deadline):
-        """Bundles through each locked-in unit, grown from roots that may hold it."""
+    def generate_must(self, pool, deadline, variants=None, n_roots=12, noise_level=0.0):
+        """Bundles through each locked-in unit, grown from the nearest roots that may hold it."""
+        variants = self.VARIANTS if variants is None else variants
+        bonus = 1.0 + abs(self.bv) + sum(map(abs, self.val))
+        noise = None
+        if noise_level:
+            noise = (self.rng.random(self.n) * noise_level * self.val_scale).tolist()
         for u in sorted(self.must):
             roots = [r for r in self.roots if self.cand is None or u in self.cand[r]]
             # the nearest roots first (breadth-first from u)
@@ -1062,24 +1100,97 @@ class _Selector:
                     if y not in dist:
                         dist[y] = dist[x] + 1
                         queue.append(y)
-            roots = sorted((r for r in roots if r in dist), key=lambda r: (dist[r], r))[:12]
+            roots = sorted((r for r in roots if r in dist), key=lambda r: (dist[r], r))[:n_roots]
             for r in roots:
                 if time.perf_counter() > deadline:
                     return
                 force = self.path(r, u) if r != u else []
                 if force is None:
                     continue
-                for lam, gamma in self.VARIANTS:
-                    for b in self.grow(r, lam, gamma, force=force):
+                for lam, gamma in variants:
+                    # a locked-in unit may need a large bundle, and its bundle had
+                    # better hold other locked-in units too
+                    for b in self.grow(
+                        r, lam, gamma, noise, force=force, patience=20, must_bonus=bonus
+                    ):
                         pool.setdefault(tuple(sorted(b)), None)
 
+    # a problem with more connected sets than this is left to the heuristic search
+    ENUMERATE_MAX_SETS = 20_000
+
+    def enumerate_all(self, pool, deadline) -> bool:
+        """Put every feasible bundle worth having in the pool; False if there are too many.
+
+        Connected sets are listed once each by extension from their smallest unit
+        (Wernicke's ESU), cut off when they pass the unit count or maximum area.
+        """
+        if self.n > 60:
+            return False
+        nbrs, area, val = self.nbrs, self.area, self.val
+        found: list[list[int]] = []
+        count = 0
+
+        def visit(sub, near, ext, v, a):
+            nonlocal count
+            count += 1
+            if count > self.ENUMERATE_MAX_SETS or (
+                count % 1000 == 0 and time.perf_counter() > deadline
+            ):
+                return False
+            worth = self.bv + sum(val[j] for j in sub) > EPS or self.must.intersection(sub)
+            if worth and self.feasible(sub):
+                found.append(sorted(sub))
+            if len(sub) >= self.max_u:
+                return True
+            ext = list(ext)
+            while ext:
+                w = ext.pop()
+                if a + area[w] > self.max_a + EPS:
+                    continue  # so does every larger set with w
+                new = [u for u in nbrs[w] if u > v and u not in near]
+                if not visit([*sub, w], near | set(nbrs[w]) | {w}, ext + new, v, a + area[w]):
+                    return False
+            return True
+
+        for v in range(self.n):
+            if area[v] > self.max_a + EPS:
+                continue
+            near = set(nbrs[v]) | {v}
+            if not visit([v], near, [u for u in nbrs[v] if u > v], v, area[v]):
+                return False
+        for b in found:
+            pool.setdefault(tuple(b), None)
+        return True
+
     # ------------------------------------------------------------ choice
-    def greedy(self, pool):
-        """Disjoint bundles by objective, the locked-in units' bundles first."""
+    # orders for the greedy choice: by objective, or by objective per unit, per square
+    # root of units, or per hectare (after polishing, each wins on some problems)
+    ORDERS = ("objective", "sqrt", "unit", "area")
+
+    def greedy(self, pool, order="objective", shuffle=False):
+        """Disjoint bundles in the given order, the locked-in units' bundles first.
+
+        With ``shuffle``, the locked-in units are served in a random order.
+        """
         used: set[int] = set()
         plan = []
-        scored = sorted(pool, key=lambda b: (-self.objective(b), b))
-        for u in sorted(self.must):
+        must = sorted(self.must)
+        if shuffle:
+            must = [must[k] for k in self.rng.permutation(len(must))]
+        if order == "objective":
+            scored = sorted(pool, key=lambda b: (-self.objective(b), b))
+        else:
+            area = self.area
+
+            def size(b):
+                if order == "unit":
+                    return len(b)
+                if order == "sqrt":
+                    return math.sqrt(len(b))
+                return max(EPS, sum(area[j] for j in b))
+
+            scored = sorted(pool, key=lambda b: (-self.objective(b) / size(b), b))
+        for u in must:
             if u in used:
                 continue
             for b in scored:
@@ -1095,14 +1206,66 @@ class _Selector:
                 used.update(b)
         return plan
 
-    def pack(self, pool, deadline):
-        """The best disjoint choice from the pool (set packing MIP), or None."""
+    # beyond this many nonzeros HiGHS often cannot even finish the root LP in time
+    PACK_MAX_NONZEROS = 30_000
+
+    def swap(self, plan, pool, deadline):
+        """Set-packing local search: bring in a pool bundle worth more than those it hits.
+
+        The units freed by the bundles taken out are refilled greedily from the pool.
+        Only improving exchanges are made, so the plan never gets worse.
+        """
+        plan = [tuple(sorted(b)) for b in plan]
+        cols = sorted(
+            (b for b in pool if self.objective(b) > EPS), key=lambda b: (-self.objective(b), b)
+        )
+        by_unit: dict[int, list[int]] = {}
+        for k, b in enumerate(cols):
+            for j in b:
+                by_unit.setdefault(j, []).append(k)
+        obj = [self.objective(b) for b in cols]
+        improved = True
+        while improved and time.perf_counter() < deadline:
+            improved = False
+            owner = self._owner(plan)
+            current = set(plan)
+            plan_obj = [self.objective(b) for b in plan]
+            for k, b in enumerate(cols):
+                if b in current:
+                    continue
+                hit = {owner[j] for j in b if owner[j] >= 0}
+                lose = sum(plan_obj[h] for h in hit)
+                if obj[k] <= lose + EPS:
+                    continue
+                freed = {j for h in hit for j in plan[h]}
+                if not {j for j in freed if j in self.must} <= set(b):
+                    continue
+                plan = [p for i, p in enumerate(plan) if i not in hit] + [b]
+                used = {j for p in plan for j in p}
+                for k2 in sorted({k2 for j in freed - set(b) for k2 in by_unit.get(j, ())}):
+                    if used.isdisjoint(cols[k2]):
+                        plan.append(cols[k2])
+                        used.update(cols[k2])
+                improved = True
+                break
+        return [list(b) for b in plan]
+
+    def pack(self, pool, deadline, exact=False):
+        """The best disjoint choice from the pool (set packing MIP), or None.
+
+        With ``exact``, the MIP is solved with no gap and, when it finishes,
+        ``self.proven`` is set: the pool then holds every bundle worth having, so
+        its optimum is the problem's.
+        """
         cols = [b for b in pool if self.objective(b) > EPS or self.must.intersection(b)]
         left = deadline - time.perf_counter()
+        if exact and not cols and not self.must:
+            self.proven = 0.0
+            return []
         if not cols or left < 0.05:
             return None
         covered = {j for b in cols for j in b}
-        if not self.must <= covered:
+        if not self.must <= covered or sum(map(len, cols)) > self.PACK_MAX_NONZEROS:
             return None
         rows = sorted(covered)
         row_of = {j: i for i, j in enumerate(rows)}
@@ -1117,17 +1280,24 @@ class _Selector:
                 integrality=np.ones(len(cols)),
                 bounds=Bounds(0.0, 1.0),
                 constraints=LinearConstraint(A, lo, np.ones(len(rows))),
-                options={"time_limit": max(0.05, 0.5 * left), "disp": False},
+                options={
+                    "time_limit": max(0.05, (1.0 if exact else 0.5) * left),
+                    "disp": False,
+                    "mip_rel_gap": 0.0 if exact else 1e-4,
+                },
             )
         except (ValueError, MemoryError):
             return None
         if res.x is None:
             return None
-        return [list(cols[k]) for k in np.flatnonzero(res.x > 0.5)]
+        plan = [list(cols[k]) for k in np.flatnonzero(res.x > 0.5)]
+        if exact and res.status == 0:
+            self.proven = self.total(plan)
+        return plan
 
     # ------------------------------------------------------------ polish
     def polish(self, plan, deadline):
-        """Local search on a plan: trim, extend, merge, drop, fill. Returns the plan."""
+        """Local search on a plan: trim, extend, exchange, merge, regrow, drop, fill."""
         plan = [list(b) for b in plan]
         for _ in range(50):
             if time.perf_counter() > deadline:
@@ -1135,7 +1305,9 @@ class _Selector:
             before = self.total(plan)
             plan = [self.prune(b) for b in plan]
             plan = self._extend_all(plan, deadline)
+            plan = self._exchange_all(plan, deadline)
             plan = self._merge_all(plan, deadline)
+            plan = self._regrow_all(plan, deadline)
             plan = [b for b in plan if self.objective(b) > EPS or self.must.intersection(b)]
             plan = self._fill(plan, deadline)
             if self.total(plan) <= before + EPS:
@@ -1193,6 +1365,56 @@ class _Selector:
                 for x in add:
                     owner[x] = k
             plan[k] = b
+        return plan
+
+    def _exchange_all(self, plan, deadline, max_checks=40):
+        """Swap a member for a better free neighbour when limits (units, area) bind."""
+        owner = self._owner(plan)
+        val = self.val
+        for k in range(len(plan)):
+            b = plan[k]
+            while time.perf_counter() < deadline:
+                inb = set(b)
+                front = {x for j in b for x in self.nbrs[j] if owner[x] < 0 and x not in inb}
+                pairs = sorted(
+                    (val[j] - val[x], j, x)
+                    for x in front
+                    for j in b
+                    if j not in self.must and val[x] - val[j] > EPS
+                )
+                done = None
+                for _, j, x in pairs[:max_checks]:
+                    nb = [y for y in b if y != j] + [x]
+                    if self.feasible(nb):
+                        done = (j, x, nb)
+                        break
+                if done is None:
+                    break
+                j, x, b = done
+                owner[j], owner[x] = -1, k
+            plan[k] = b
+        return plan
+
+    def _regrow_all(self, plan, deadline, roots_per_bundle=6):
+        """Grow each bundle anew around its best members, the others' units blocked."""
+        for k in range(len(plan)):
+            if time.perf_counter() > deadline:
+                break
+            b = plan[k]
+            if self.must.intersection(b):
+                continue  # keep locked-in units where they are
+            blocked = {j for i, o in enumerate(plan) if i != k for j in o}
+            best, best_val = b, self.objective(b)
+            roots = sorted(
+                (r for r in b if r in self.roots_set), key=lambda r: (-self.promise[r], r)
+            )
+            for r in roots[:roots_per_bundle]:
+                for lam, gamma in self.VARIANTS:
+                    for nb in self.grow(r, lam, gamma, blocked=blocked):
+                        v = self.objective(nb)
+                        if v > best_val + EPS:
+                            best, best_val = nb, v
+            plan[k] = list(best)
         return plan
 
     def _merge_all(self, plan, deadline):
@@ -1257,31 +1479,57 @@ class _Selector:
         for b in warm:
             pool.setdefault(tuple(b), None)
         span = deadline - t0
+        if self.enumerate_all(pool, t0 + 0.3 * span):
+            # small enough to list every feasible bundle: the packing MIP is exact
+            plan = self.pack(pool, deadline, exact=True)
+            if self.proven is not None:
+                return plan, 1, f"every feasible bundle listed ({len(pool)}); exact packing"
         if self.must:
-            self.generate_must(pool, t0 + 0.3 * span)
-        self.generate(pool, t0 + 0.45 * span, self.VARIANTS)
-        plan = self.greedy(pool)
-        if warm and self.total(warm) > self.total(plan) and self._covers_must(warm):
-            plan = warm
+            self.generate_must(pool, t0 + 0.2 * span)
+        self.generate(pool, t0 + 0.4 * span, self.VARIANTS)
+        plan = self.polish(warm, deadline) if warm else []
+        for k, order in enumerate(self.ORDERS):
+            if k and time.perf_counter() > t0 + 0.6 * span:
+                break
+            cand = self.greedy(pool, order)
+            cand = self.polish(self.swap(cand, pool, deadline), deadline)
+            if self._better(cand, plan) or (not k and not warm):
+                plan = cand
         packed = self.pack(pool, t0 + 0.7 * span)
-        if packed is not None and self._better(packed, plan):
-            plan = packed
-        plan = self.polish(plan, deadline)
+        if packed is not None:
+            packed = self.polish(packed, deadline)
+            if self._better(packed, plan):
+                plan = packed
         rounds = 1
         stale = 0
-        # seeded random variants while they keep paying; stop after two barren rounds
-        while stale < 2 and time.perf_counter() < deadline - 0.1 * span:
+        # seeded random variants while they pay; stop after two barren rounds. Each
+        # round starts from the plan and only takes improving steps.
+        while time.perf_counter() < deadline - 0.1 * span:
+            # more patience while a locked-in unit is still uncovered
+            if stale >= (2 if self._covers_must(plan) else 8):
+                break
             rounds += 1
             for b in plan:
                 pool.setdefault(tuple(sorted(b)), None)
             lam = float(np.exp(self.rng.uniform(np.log(0.2), np.log(5.0))))
             gamma = float(self.rng.uniform(0.0, 1.0))
             size = len(pool)
+            if not self._covers_must(plan):
+                self.generate_must(
+                    pool, deadline - 0.15 * span, ((lam, gamma),), n_roots=40, noise_level=0.5
+                )
             self.generate(pool, deadline - 0.15 * span, ((lam, gamma),), noise_level=0.5)
             if len(pool) == size:
                 stale += 1
                 continue
-            cand = self.pack(pool, deadline - 0.05 * span) or self.greedy(pool)
+            cand = self.swap(plan, pool, deadline)
+            other = self.greedy(pool, self.ORDERS[rounds % len(self.ORDERS)], shuffle=True)
+            other = self.swap(other, pool, deadline)
+            if self._better(other, cand):
+                cand = other
+            packed = self.pack(pool, deadline - 0.1 * span)
+            if packed is not None and self._better(packed, cand):
+                cand = packed
             cand = self.polish(cand, deadline)
             if self._better(cand, plan):
                 plan, stale = cand, 0
