@@ -158,6 +158,7 @@ def write_plan(
         "components": [
             {
                 "n_units": n,
+                "solved_by": r.solver,
                 "termination": r.termination.value,
                 "objective": r.objective,
                 "bound": r.bound,
