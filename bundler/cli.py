@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bundler import __version__
-from bundler.errors import EXIT_INTERNAL, PsBundlerError
+from bundler.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, PsBundlerError
 from bundler.progress import progress_bar
 
 app = typer.Typer(
@@ -30,7 +30,7 @@ app = typer.Typer(
         "  psbundle validate permits.gpkg --province 'Sumatera Selatan'\n\n"
         "  psbundle graph permits.gpkg --max-gap-m 1000 --edges edges.csv\n\n"
         "Exit codes: 0 success, 1 internal error (a bug), 2 bad input, "
-        "3 output folder not empty (use --force), 4 solver failure."
+        "3 output folder not empty (use --force), 4 solver failure, 130 interrupted."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -57,7 +57,7 @@ def friendly_errors(fn):
         except PsBundlerError as exc:
             _fail(_escape(str(exc)), exc.exit_code)
         except KeyboardInterrupt:
-            _fail("interrupted; nothing was written", 130)
+            _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # a bug: say so plainly, show the traceback only on request

@@ -7,6 +7,7 @@ Exit codes
 2   bad input: unreadable or invalid layer, raster, scenario file or option
 3   the output folder exists and is not empty; pass ``--force`` to replace it
 4   a solver failed to return any answer
+130 interrupted (Ctrl-C); nothing was written
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ EXIT_INTERNAL = 1
 EXIT_INPUT = 2
 EXIT_OUTPUT_EXISTS = 3
 EXIT_SOLVER = 4
+EXIT_INTERRUPTED = 130
 
 
 class PsBundlerError(Exception):

@@ -103,6 +103,15 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
+def _show(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` for a message: shortened, and safe for integers too long to print."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond Python's int-to-text digit limit (nested in a list too)
+        return "an integer too long to print"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _check_value(value: Any, tp: Any, key: str, meta: Any, problems: list[str]) -> Any:
     """Check one value against its annotated type; return the converted value."""
     origin = typing.get_origin(tp)
@@ -131,7 +140,7 @@ def _check_value(value: Any, tp: Any, key: str, meta: Any, problems: list[str]) 
         return tuple(_check_value(v, et, f"{key}[{i}]", {}, problems) for i, v in enumerate(value))
     if tp is bool:
         if not isinstance(value, bool):
-            problems.append(f"{key}: expected true or false, got {value!r}")
+            problems.append(f"{key}: expected true or false, got {_show(value)}")
             return False
         return value
     if tp in (int, float):
@@ -139,25 +148,30 @@ def _check_value(value: Any, tp: Any, key: str, meta: Any, problems: list[str]) 
         if tp is int and isinstance(value, float):
             ok = value.is_integer()
         if not ok:
-            problems.append(f"{key}: expected a number, got {value!r}")
+            problems.append(f"{key}: expected a number, got {_show(value)}")
             return 0
-        value = tp(value)
-        if not math.isfinite(value):
-            problems.append(f"{key}: must be finite, got {value!r}")
+        try:
+            value = tp(value)
+            finite = math.isfinite(value)
+        except OverflowError:  # an int beyond the range of a float
+            problems.append(f"{key}: number too large, got {_show(value)}")
+            return 0
+        if not finite:
+            problems.append(f"{key}: must be finite, got {_show(value)}")
             return value
         lo, hi = meta.get("min"), meta.get("max")
         if lo is not None and value < lo:
-            problems.append(f"{key}: must be >= {lo}, got {value!r}")
+            problems.append(f"{key}: must be >= {lo}, got {_show(value)}")
         if hi is not None and value > hi:
-            problems.append(f"{key}: must be <= {hi}, got {value!r}")
+            problems.append(f"{key}: must be <= {hi}, got {_show(value)}")
         return value
     if tp is str:
         if not isinstance(value, str):
-            problems.append(f"{key}: expected a string, got {value!r}")
+            problems.append(f"{key}: expected a string, got {_show(value)}")
             return ""
         choices = meta.get("choices")
         if choices and value not in choices:
-            problems.append(f"{key}: must be one of {', '.join(choices)}; got {value!r}")
+            problems.append(f"{key}: must be one of {', '.join(choices)}; got {_show(value)}")
         return value
     problems.append(f"{key}: unsupported type {_type_name(tp)}")  # pragma: no cover
     return value
@@ -233,7 +247,7 @@ def load_scenario(path: str | Path | None) -> Scenario:
         raise InputError(f"{p}: cannot read scenario file ({exc})") from None
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer with too many digits for int()
         raise InputError(f"{p}: not valid TOML: {exc}") from None
     data.setdefault("name", p.stem)
     return from_dict(data, origin=str(p))

@@ -94,7 +94,9 @@ class ValidationReport:
         if self.errors:
             n = len(self.errors)
             raise InputError(
-                f"{self.source}: {n} problem{'s' if n > 1 else ''} make the layer unusable",
+                f"{self.source}: "
+                + (f"{n} problems make" if n > 1 else "1 problem makes")
+                + " the layer unusable",
                 self.errors,
             )
 
@@ -146,6 +148,8 @@ def load_units(
             f"the layer has: {present}"
         )
         return report
+    if _check_nested(gdf, report):
+        return report
 
     gdf["unit_id"] = _clean_ids(gdf, report)
     if province:
@@ -181,10 +185,30 @@ def _check_crs(gdf: gpd.GeoDataFrame, assume_crs: str | None, report: Validation
         gdf.set_crs(parse_crs(assume_crs), inplace=True)
     report.input_crs = gdf.crs.to_string()
     geoms = gdf.geometry.values
-    usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    # non-finite coordinates are reported per unit by _check_geometry
+    usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) & _finite(geoms)
     if usable.any():
         bounds = shapely.total_bounds(geoms[usable])
         report.errors.extend(check_coordinates(bounds, gdf.crs, "coordinates"))
+
+
+def _check_nested(gdf: gpd.GeoDataFrame, report: ValidationReport) -> bool:
+    """Report fields holding lists or objects (GeoJSON arrays / objects); True if any do.
+
+    The checks below expect one value per field, so such a layer is reported here and
+    checked no further.
+    """
+    found = False
+    checked = (*REQUIRED_COLUMNS, *NUMERIC_COLUMNS, *TEXT_COLUMNS, "facilitator")
+    for col in [c for c in checked if c in gdf.columns]:
+        nested = gdf[col].map(lambda v: isinstance(v, list | tuple | dict | set | np.ndarray))
+        if nested.any():
+            found = True
+            report.errors.append(
+                f"column {col}: a list or object instead of a single value in rows "
+                f"{_ids(gdf.loc[nested.to_numpy(bool), '_row'])}"
+            )
+    return found
 
 
 def _clean_ids(gdf: gpd.GeoDataFrame, report: ValidationReport) -> pd.Series:
@@ -296,6 +320,14 @@ def _check_text_and_flags(gdf: gpd.GeoDataFrame, report: ValidationReport) -> No
         gdf["facilitator"] = flags.fillna(False).astype(bool)
 
 
+def _finite(geoms) -> np.ndarray:
+    """True for each geometry whose x and y coordinates are all finite (not NaN or inf)."""
+    coords, index = shapely.get_coordinates(np.asarray(geoms), return_index=True)
+    bad = np.zeros(len(geoms), dtype=bool)
+    np.logical_or.at(bad, index, ~np.isfinite(coords).all(axis=1))
+    return ~bad
+
+
 def _polygonal_part(geom):
     """The polygons inside a geometry (repairs may return collections)."""
     if geom is None or geom.is_empty:
@@ -332,8 +364,16 @@ def _check_geometry(gdf: gpd.GeoDataFrame, report: ValidationReport) -> gpd.GeoD
             + ", ".join(names.get(k, str(k)) for k in kinds)
             + f") in units {_ids(gdf.loc[wrong, 'unit_id'])}"
         )
-    ok = ~missing & ~wrong
-    invalid = ok & ~shapely.is_valid(geoms)
+    # GEOS cannot check or repair NaN / infinite coordinates
+    nonfinite = ~missing & ~wrong & ~_finite(geoms)
+    if nonfinite.any():
+        report.errors.append(
+            "geometry: coordinates that are not finite (NaN or infinite) in units "
+            + _ids(gdf.loc[nonfinite, "unit_id"])
+        )
+    ok = ~missing & ~wrong & ~nonfinite
+    invalid = ok.copy()
+    invalid[ok] = ~shapely.is_valid(geoms[ok])
     if invalid.any():
         fixed = shapely.make_valid(geoms[invalid])
         fixed = np.array([_polygonal_part(g) for g in fixed], dtype=object)
