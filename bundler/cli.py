@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import functools
 import os
 import sys
@@ -13,10 +12,23 @@ from typing import Annotated
 
 import shapely
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from bundler import __version__
+from bundler import __version__, cli_scale
+from bundler.cli_common import (
+    AssumeCrsOpt,
+    MaxGapOpt,
+    Objective,
+    ProvinceOpt,
+    ScenarioOpt,
+    UnitsArg,
+    check_solver,
+    err,
+    escape_markup,
+    out,
+    plan_overrides,
+    prepare,
+)
 from bundler.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, PsBundlerError
 from bundler.progress import progress_bar
 
@@ -29,17 +41,18 @@ app = typer.Typer(
         "Typical session on your own layer:\n\n"
         "  psbundle validate permits.gpkg --province 'Sumatera Selatan'\n\n"
         "  psbundle graph permits.gpkg --max-gap-m 1000 --edges edges.csv\n\n"
+        "  psbundle plan permits.gpkg --province 16 --out plan-16\n\n"
+        "  psbundle national permits.gpkg --out national\n\n"
+        "  psbundle sweep permits.gpkg --out sweep --grid price=5,10,20\n\n"
         "Exit codes: 0 success, 1 internal error (a bug), 2 bad input, "
-        "3 output folder not empty (use --force), 4 solver failure, 130 interrupted."
+        "3 output folder not empty (use --force), 4 solver failure, 5 partly done (some "
+        "provinces of a national run or sweep failed), 130 interrupted."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-out = Console()
-err = Console(stderr=True)
 
 
 def _fail(message: str, code: int) -> None:
@@ -55,7 +68,7 @@ def friendly_errors(fn):
         try:
             return fn(*args, **kwargs)
         except PsBundlerError as exc:
-            _fail(_escape(str(exc)), exc.exit_code)
+            _fail(escape_markup(str(exc)), exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
         except (typer.Exit, typer.Abort):
@@ -64,16 +77,12 @@ def friendly_errors(fn):
             if os.environ.get("PSBUNDLE_DEBUG"):
                 traceback.print_exc()
             _fail(
-                f"internal error ({type(exc).__name__}: {_escape(str(exc))}). This is a bug in "
-                "ps-bundler; set PSBUNDLE_DEBUG=1 to see the traceback and please report it",
+                f"internal error ({type(exc).__name__}: {escape_markup(str(exc))}). This is a "
+                "bug in ps-bundler; set PSBUNDLE_DEBUG=1 to see the traceback and please report it",
                 EXIT_INTERNAL,
             )
 
     return wrapper
-
-
-def _escape(text: str) -> str:
-    return text.replace("[", r"\[")
 
 
 def _version(value: bool):
@@ -89,42 +98,6 @@ def _root(
     ] = False,
 ):
     pass
-
-
-UnitsArg = Annotated[
-    Path,
-    typer.Argument(
-        help="PS unit layer: GeoPackage, Shapefile, GeoJSON, FlatGeobuf or GeoParquet, "
-        "with the ministry's fields (PS_ID, SKEMA, LUAS_SK, ...) or canonical names.",
-        show_default=False,
-    ),
-]
-ProvinceOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--province", "-p", help="Keep only one province, by code (16) or name (Sumatera Selatan)."
-    ),
-]
-ScenarioOpt = Annotated[
-    Path | None,
-    typer.Option("--scenario", "-s", help="Scenario TOML file (see scenarios/default.toml)."),
-]
-AssumeCrsOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--assume-crs",
-        help="CRS to use when the layer has none, e.g. EPSG:4326 or ESRI:54034.",
-    ),
-]
-MaxGapOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--max-gap-m",
-        help="Units are neighbours when their boundaries are at most this many metres apart "
-        "(0: touching only). Default: the scenario's graph.max_gap_m (1000).",
-        min=0,
-    ),
-]
 
 
 def _load(units: Path, scenario: Path | None, province: str | None, assume_crs: str | None):
@@ -177,7 +150,7 @@ def _print_report(report, limit: int = 15) -> None:
         if len(report.area_mismatch) > limit:
             out.print(f"... and {len(report.area_mismatch) - limit} more")
     for w in report.warnings:
-        err.print(f"[yellow]warning:[/] {_escape(w)}", highlight=False)
+        err.print(f"[yellow]warning:[/] {escape_markup(w)}", highlight=False)
 
 
 @app.command()
@@ -336,21 +309,6 @@ def _raster_flags(forest_2010, forest_2020, peat, mangrove) -> dict[str, Path | 
     }
 
 
-def _prepare(units, scen, province, assume_crs, rasters):
-    from bundler.pipeline import prepare_units
-
-    with err.status(f"reading, checking and scoring {units} ..."):
-        prepared = prepare_units(units, scen, province, assume_crs, rasters)
-    for w in prepared.warnings:
-        err.print(f"[yellow]warning:[/] {_escape(w)}", highlight=False)
-    return prepared
-
-
-def _overrides(scen, **values):
-    given = {k: v for k, v in values.items() if v is not None}
-    return scen.with_values(given) if given else scen
-
-
 @app.command()
 @friendly_errors
 def solvers():
@@ -418,7 +376,7 @@ def score(
     check_output_dir(out_dir, force)
     scen = load_scenario(scenario)
     rasters = _raster_flags(forest_2010, forest_2020, peat, mangrove)
-    prepared = _prepare(units, scen, province, assume_crs, rasters)
+    prepared = prepare(units, scen, province, assume_crs, rasters)
     by_int = potential_by_intervention(prepared.units)
     by_scheme = potential_by_scheme(prepared.units)
     with atomic_output_dir(out_dir, force) as tmp:
@@ -428,12 +386,6 @@ def score(
     out.print(intervention_table(by_int))
     out.print(scheme_table(by_scheme))
     out.print(f"[green]scored {len(prepared.units):,} units into[/] {out_dir}/")
-
-
-class Objective(enum.StrEnum):
-    npv = "npv"
-    credits = "credits"
-    maxp = "max-p"
 
 
 @app.command()
@@ -510,27 +462,12 @@ def plan(
     from bundler.planning import plan_bundles
     from bundler.scenario import load_scenario
     from solvers.base import SolveParams
-    from solvers.registry import get_backend
 
     check_output_dir(out_dir, force)
-    try:
-        get_backend(solver)
-    except ValueError as exc:
-        from bundler.errors import InputError
-
-        raise InputError(f"--solver: {exc}") from None
-    scen = load_scenario(scenario)
-    scen = _overrides(
-        scen,
-        **{
-            "bundling.min_area_ha": min_area_ha,
-            "graph.max_gap_m": max_gap_m,
-            "economics.carbon_price_usd": carbon_price,
-            "bundling.objective": objective.value if objective else None,
-        },
-    )
+    check_solver(solver)
+    scen = plan_overrides(load_scenario(scenario), min_area_ha, max_gap_m, carbon_price, objective)
     rasters = _raster_flags(forest_2010, forest_2020, peat, mangrove)
-    prepared = _prepare(units, scen, province, assume_crs, rasters)
+    prepared = prepare(units, scen, province, assume_crs, rasters)
     params = SolveParams(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
     with progress_bar("building adjacency") as tick:
         graph = adjacency(prepared.units, scen, tick)
@@ -582,7 +519,7 @@ def _print_plan(result, out_dir: Path) -> None:
     t.add_row("runtime", f"{result.runtime_s:.1f} s")
     out.print(t)
     if result.explanation:
-        out.print(f"[yellow]{_escape(result.explanation)}[/]")
+        out.print(f"[yellow]{escape_markup(result.explanation)}[/]")
     out.print(f"[green]plan written to[/] {out_dir}/ (plan.gpkg, bundles.csv, run.json)")
 
 
@@ -692,6 +629,11 @@ def demo(
         f"[green]demo written to[/] {out_dir}/ (units.gpkg, edges.csv, plan.gpkg, "
         "bundles.csv, run.json)"
     )
+
+
+# registered here, after every shared piece above exists
+app.command()(friendly_errors(cli_scale.national))
+app.command()(friendly_errors(cli_scale.sweep))
 
 
 def main() -> None:

@@ -7,6 +7,8 @@ Exit codes
 2   bad input: unreadable or invalid layer, raster, scenario file or option
 3   the output folder exists and is not empty; pass ``--force`` to replace it
 4   a solver failed to return any answer
+5   partly done: some provinces or scenarios of a national run or sweep failed;
+    the others were written, and ``provinces.csv`` says what failed and why
 130 interrupted (Ctrl-C); nothing was written
 """
 
@@ -17,6 +19,7 @@ EXIT_INTERNAL = 1
 EXIT_INPUT = 2
 EXIT_OUTPUT_EXISTS = 3
 EXIT_SOLVER = 4
+EXIT_PARTIAL = 5
 EXIT_INTERRUPTED = 130
 
 
@@ -60,3 +63,9 @@ class VerificationError(PsBundlerError):
     """A plan broke one of its rules. This is a bug in ps-bundler, never a user error."""
 
     exit_code = EXIT_INTERNAL
+
+
+class PartialFailureError(PsBundlerError):
+    """Some parts of a national run or sweep failed; the others were written."""
+
+    exit_code = EXIT_PARTIAL

@@ -42,6 +42,13 @@ def sha256_of(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def input_record(value: str | Path | dict) -> dict:
+    """``{"path", "sha256"}`` of an input file, or the record itself when already made."""
+    if isinstance(value, dict):
+        return {"path": str(value["path"]), "sha256": str(value["sha256"])}
+    return {"path": str(value), "sha256": sha256_of(value)}
+
+
 def package_versions() -> dict[str, str]:
     """Installed versions of the packages a plan depends on."""
     out = {"python": platform.python_version()}
@@ -85,8 +92,9 @@ def write_plan(
     units: gpd.GeoDataFrame,
     plan: Plan,
     scenario: Scenario,
-    inputs: dict[str, Path],
+    inputs: dict[str, Path | dict],
     run_facts: dict,
+    report: bool = True,
 ) -> dict:
     """Estimate, schedule and share the plan's bundles, and write every output into ``folder``.
 
@@ -103,8 +111,12 @@ def write_plan(
         The resolved scenario (defaults plus file plus command-line overrides).
     inputs : dict
         Name -> path of every input file; their sha256 go into ``run.json``.
+        A value may instead be a ready ``{"path": ..., "sha256": ...}`` record
+        (a worker of a national run may not see the input file).
     run_facts : dict
         Extra facts for ``run.json`` (seed, time limit, gap rule, command line ...).
+    report : bool
+        Also write ``report.html`` and ``map.png`` (sweeps skip them for speed).
 
     Returns
     -------
@@ -142,7 +154,7 @@ def write_plan(
     sharing.to_csv(folder / "benefit_sharing.csv", index=False, float_format="%.2f")
     run = {
         "ps_bundler": __version__,
-        "inputs": {k: {"path": str(v), "sha256": sha256_of(v)} for k, v in inputs.items()},
+        "inputs": {k: input_record(v) for k, v in inputs.items()},
         "scenario": to_dict(scenario),
         "solver": plan.solver,
         "objective_name": plan.objective_name,
@@ -172,7 +184,9 @@ def write_plan(
         "packages": package_versions(),
         **run_facts,
     }
-    (folder / "run.json").write_text(json.dumps(run, indent=2, default=_json_default) + "\n")
+    (folder / "run.json").write_text(json.dumps(run, indent=2, default=json_default) + "\n")
+    if not report:
+        return run
     yearly_credits = est.yearly.loc[:, ["bundle_id", "year", "credits_tco2e"]].rename(
         columns={"credits_tco2e": "credits"}
     )
@@ -213,7 +227,8 @@ def write_plan(
     return run
 
 
-def _json_default(obj):
+def json_default(obj):
+    """``json.dumps`` fallback for paths, numpy scalars, tuples, sets and timestamps."""
     if isinstance(obj, Path):
         return str(obj)
     if hasattr(obj, "item"):

@@ -7,6 +7,7 @@ verification -> exact economics of every bundle.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,15 @@ class Plan:
     max_cost_per_tco2e: float
     component_results: list = field(default_factory=list)
     explanation: str = ""
+
+    def with_prefix(self, prefix: str) -> Plan:
+        """A copy whose bundle ids start with ``prefix`` (unique across provinces)."""
+
+        def rename(bid: str) -> str:
+            return f"{prefix}{bid}" if bid else bid
+
+        bundles = self.bundles.assign(bundle_id=self.bundles["bundle_id"].map(rename))
+        return dataclasses.replace(self, bundles=bundles, unit_bundle=self.unit_bundle.map(rename))
 
 
 def plan_bundles(

@@ -111,7 +111,8 @@ def write_report(
         Run facts (inputs and their sha256, scenario, solver, termination,
         objective, bound, gap, runtime, seed, versions ...), shown as given.
         ``carbon_price_usd`` is drawn on the cost curve; ``explanation`` is
-        shown when no bundle was selected.
+        shown when no bundle was selected; ``report_kind`` names the report
+        in its title (``plan`` by default, ``national`` ...).
     """
     folder = Path(folder)
     colors = bundle_colors(bundles["bundle_id"] if len(bundles) else [])
@@ -301,7 +302,7 @@ def report_html(
         colors = bundle_colors(bundles["bundle_id"] if len(bundles) else [])
     esc = _esc
     scenario = facts.get("scenario_name") or facts.get("scenario")
-    title = "Social Forestry carbon bundles: plan report"
+    title = f"Social Forestry carbon bundles: {facts.get('report_kind', 'plan')} report"
     if isinstance(scenario, str) and scenario:
         title += f" ({scenario})"
     sections = [
@@ -542,10 +543,16 @@ def _status_html(facts: dict) -> str:
             f'<p class="status notopt">Termination was not reported{_esc(by)}: '
             "the plan is not known to be optimal.</p>"
         )
-    detail = (
-        f"termination {_fact_scalar(term)}, bound {_fact_scalar(facts.get('bound'))}, "
-        f"gap {_fact_scalar(facts.get('gap'))}"
-    )
+    detail = f"termination {_fact_scalar(term)}"
+    if "bound" in facts or "gap" in facts:
+        detail += (
+            f", bound {_fact_scalar(facts.get('bound'))}, gap {_fact_scalar(facts.get('gap'))}"
+        )
+    if str(term) == "partial":
+        return (
+            f'<p class="status notopt">Partial{_esc(by)}: some provinces failed and are '
+            "missing here; see the provinces table.</p>"
+        )
     if str(term) == "optimal":
         return f'<p class="status optimal">Proven optimal{_esc(by)} ({_esc(detail)}).</p>'
     return (

@@ -543,7 +543,7 @@ def test_readme_and_errors_module_document_the_same_exit_codes():
     import bundler.errors as errors
 
     readme, doc = _readme_codes(), _docstring_codes()
-    assert sorted(readme) == [0, 1, 2, 3, 4, 130]
+    assert sorted(readme) == [0, 1, 2, 3, 4, 5, 130]
     # same codes, same meaning (the README adds details after ':', ';' or '(')
     assert {c: _head(m) for c, m in readme.items()} == {c: _head(m) for c, m in doc.items()}
     constants = {getattr(errors, n): n for n in dir(errors) if n.startswith("EXIT_")}
@@ -554,6 +554,7 @@ def test_readme_and_errors_module_document_the_same_exit_codes():
         errors.OutputExistsError: "the output folder exists and is not empty",
         errors.SolverError: "a solver failed to return any answer",
         errors.VerificationError: "internal error",
+        errors.PartialFailureError: "partly done",
         errors.PsBundlerError: "internal error",
     }
     for cls, meaning in expected.items():

@@ -1,0 +1,308 @@
+"""National runs and scenario sweeps on Dask: merging, failures, resume, grids.
+
+The Dask tests use small generated layers (two or three provinces) so that each
+run takes seconds. The sweep runs on a real local cluster of two worker
+processes, as a user gets it; the failure and resume tests use an in-process
+cluster so that a province's job can be replaced by one that fails.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from bundler import province_job
+from bundler.cli import app
+from bundler.errors import EXIT_OK, EXIT_PARTIAL, InputError
+from bundler.generator import generate_units, write_layer
+from bundler.national import Part, merged_priority
+from bundler.parts_cache import PartsCache, part_key
+from bundler.scenario import Scenario
+from bundler.sweep import grid_scenarios, parse_grid
+
+runner = CliRunner()
+PRICE = "15"
+
+
+@pytest.fixture(scope="module")
+def layer(tmp_path_factory):
+    """Three generated provinces, 150 units."""
+    path = tmp_path_factory.mktemp("national") / "units.gpkg"
+    write_layer(generate_units(150, seed=5, n_provinces=3), path)
+    return path
+
+
+@pytest.fixture
+def cluster():
+    """An in-process Dask cluster of two single-threaded workers."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+    ) as c:
+        yield c
+
+
+def _national(layer, out, cache, *extra):
+    args = ["national", str(layer), "--out", str(out), "--cache", str(cache)]
+    return runner.invoke(app, [*args, "--time-limit", "5", "--carbon-price", PRICE, *extra])
+
+
+# ---- grids, keys and the national ranking (no Dask) ----
+
+
+def test_grid_aliases_values_and_names():
+    grid = parse_grid(["price=3,5.5", "min_area_ha=5000,10000", "bundling.same_district=true"])
+    assert [(label, key) for label, key, _ in grid] == [
+        ("price", "economics.carbon_price_usd"),
+        ("min_area_ha", "bundling.min_area_ha"),
+        ("bundling.same_district", "bundling.same_district"),
+    ]
+    assert grid[0][2] == [3, 5.5] and grid[2][2] == [True]
+    scens = grid_scenarios(Scenario(), grid)
+    # 2 x 2 x 1 combinations, each checked and named after its values
+    assert [s.name for s in scens] == [
+        "price=3_min_area_ha=5000_bundling.same_district=true",
+        "price=3_min_area_ha=10000_bundling.same_district=true",
+        "price=5.5_min_area_ha=5000_bundling.same_district=true",
+        "price=5.5_min_area_ha=10000_bundling.same_district=true",
+    ]
+    assert scens[3].economics.carbon_price_usd == 5.5
+    assert scens[3].bundling.min_area_ha == 10000
+    assert scens[0].bundling.same_district is True
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("pirce=3,5", "did you mean 'price'"),
+        ("price", "expected KEY=V1,V2"),
+        ("price=3,,5", "empty value"),
+        ("economics.carbon_price_usd=-1", "--grid economics.carbon_price_usd=-1"),
+    ],
+)
+def test_bad_grid_items_are_named(spec, message):
+    with pytest.raises(InputError, match=message.replace(".", r"\.").replace("=", "=")):
+        grid_scenarios(Scenario(), parse_grid([spec]))
+
+
+def test_part_key_ignores_the_name_but_not_the_values():
+    inputs = {"units": {"path": "a.gpkg", "sha256": "ab" * 32}}
+    settings = {"solver": "highs", "time_limit": 5.0}
+    base = part_key(inputs, Scenario(), "16", settings)
+    assert part_key(inputs, Scenario(name="other"), "16", settings) == base
+    moved = {"units": {"path": "elsewhere/b.gpkg", "sha256": "ab" * 32}}
+    assert part_key(moved, Scenario(), "16", settings) == base
+    price = Scenario().with_values({"economics.carbon_price_usd": 99.0})
+    assert part_key(inputs, price, "16", settings) != base
+    assert part_key(inputs, Scenario(), "17", settings) != base
+    assert part_key(inputs, Scenario(), "16", {**settings, "time_limit": 6.0}) != base
+
+
+def _part(tmp_path, code, rows):
+    folder = tmp_path / code
+    folder.mkdir()
+    pd.DataFrame(rows).to_csv(folder / "priority.csv", index=False)
+    return Part("s", code, code, 1, code, status="computed", folder=folder)
+
+
+def test_national_priority_merges_by_start_year_then_value(tmp_path):
+    # readiness weight w = 200,000 USD (the default): value = NPV + w * readiness
+    cols = ["rank", "bundle_id", "start_year", "npv_usd", "readiness"]
+    a = _part(
+        tmp_path,
+        "11",
+        [
+            dict(zip(cols, [1, "11-B1", "1", 1.0e6, 0.5], strict=True)),  # value 1.10 M
+            dict(zip(cols, [2, "11-B2", "2", 5.0e6, 0.0], strict=True)),  # year 2
+            dict(zip(cols, [3, "11-B3", "later", 9.0e6, 1.0], strict=True)),
+        ],
+    )
+    b = _part(
+        tmp_path,
+        "12",
+        [
+            dict(zip(cols, [1, "12-B1", "1", 1.0e6, 1.0], strict=True)),  # value 1.20 M
+            dict(zip(cols, [2, "12-B2", "after 5", 0.5e6, 0.0], strict=True)),
+        ],
+    )
+    table = merged_priority([a, b], Scenario())
+    # year 1 by value (12-B1 1.20 M before 11-B1 1.10 M), then year 2, then
+    # "after 5", then "later", whatever their NPV
+    assert table["bundle_id"].tolist() == ["12-B1", "11-B1", "11-B2", "12-B2", "11-B3"]
+    assert table["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert table["province_rank"].tolist() == [1, 1, 2, 2, 3]
+
+
+def test_split_provinces_in_code_order_or_one_part():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from bundler.national import split_provinces
+
+    geoms = [box(i, 0, i + 1, 1) for i in range(4)]
+    units = gpd.GeoDataFrame(
+        {"unit_id": list("abcd"), "province_code": ["9", "11", "9", "2"],
+         "province": ["P9", "P11", "P9", "P2"]},
+        geometry=geoms,
+    )  # fmt: skip
+    parts = split_provinces(units)
+    # numeric codes in numeric order, not text order ("11" after "9")
+    assert [(c, n, list(f["unit_id"])) for c, n, f in parts] == [
+        ("2", "P2", ["d"]),
+        ("9", "P9", ["a", "c"]),
+        ("11", "P11", ["b"]),
+    ]
+    [(code, name, frame)] = split_provinces(units.drop(columns=["province_code", "province"]))
+    assert (code, name, len(frame)) == ("all", "all", 4)
+
+
+def test_parts_cache_round_trip(tmp_path):
+    cache = PartsCache(tmp_path / "cache")
+    assert cache.load("k") is None
+    result = province_job.ProvinceResult({"n_bundles": 2}, {"priority.csv": b"rank\n"})
+    folder = cache.store("k", result)
+    assert cache.load("k") == {"n_bundles": 2}
+    assert (folder / "priority.csv").read_bytes() == b"rank\n"
+    assert not [p for p in cache.root.iterdir() if p.name.startswith(".")]
+
+
+# ---- on Dask ----
+
+
+def test_sweep_on_a_local_dask_cluster(layer, tmp_path):
+    out = tmp_path / "sweep"
+    args = ["sweep", str(layer), "--out", str(out), "--cache", str(tmp_path / "cache")]
+    result = runner.invoke(
+        app, [*args, "--grid", "price=5,30", "--time-limit", "5", "--workers", "2"]
+    )
+    assert result.exit_code == EXIT_OK, result.output
+    table = pd.read_csv(out / "comparison.csv")
+    assert table["scenario"].tolist() == ["price=5", "price=30"]
+    assert table["price"].tolist() == [5, 30]
+    assert table["provinces"].tolist() == [3, 3]
+    for row in table.itertuples():
+        bundles = pd.read_csv(out / "scenarios" / row.scenario / "bundles.csv")
+        assert row.bundles == len(bundles)
+        assert row.units_included == (bundles["n_units"].sum() if len(bundles) else 0)
+        assert row.npv_usd == pytest.approx(bundles["npv_usd"].sum() if len(bundles) else 0)
+    assert table["bundles"].iloc[1] > 0  # at 30 USD/t this layer has bundles
+    assert (out / "comparison.png").stat().st_size > 5_000
+    assert "| price=30 |" in (out / "comparison.md").read_text()
+    assert "carbon_price_usd = 30" in (out / "scenarios/price=30/scenario.toml").read_text()
+    run = json.loads((out / "run.json").read_text())
+    assert run["parts_computed"] == 6 and run["parts_failed"] == {}
+    # a higher price only loosens the cost test, so when both plans are proven
+    # optimal the NPV cannot fall
+    if set(table["termination"]) == {"optimal"}:
+        assert table["npv_usd"].iloc[1] >= table["npv_usd"].iloc[0] - 1e-6
+
+
+def test_a_failing_province_is_reported_and_the_others_complete(
+    layer, tmp_path, cluster, monkeypatch
+):
+    real = province_job.plan_province
+
+    def flaky(spec, units):
+        if spec.code == "33":
+            raise RuntimeError("solver crashed in province 33")
+        return real(spec, units)
+
+    monkeypatch.setattr(province_job, "plan_province", flaky)
+    out, cache = tmp_path / "national", tmp_path / "cache"
+    result = _national(layer, out, cache, "--scheduler", cluster.scheduler_address)
+    assert result.exit_code == EXIT_PARTIAL, result.output
+    assert "1 of 3 province runs failed" in result.output
+    assert "solver crashed in province 33" in result.output
+    assert "Traceback" not in result.output
+    provinces = pd.read_csv(out / "provinces.csv", dtype={"province_code": str})
+    status = dict(zip(provinces["province_code"], provinces["status"], strict=True))
+    assert status == {"16": "computed", "33": "failed", "62": "computed"}
+    failed = provinces.set_index("province_code").loc["33"]
+    assert "RuntimeError: solver crashed in province 33" in failed["error"]
+    assert sorted(p.name for p in (out / "provinces").iterdir()) == ["16", "62"]
+    run = json.loads((out / "run.json").read_text())
+    assert run["termination"] == "partial" and list(run["provinces_failed"]) == ["33"]
+    units = pd.read_csv(out / "priority.csv", dtype={"province_code": str})
+    assert "33" not in set(units["province_code"])
+    page = (out / "report.html").read_text()
+    assert "national report" in page and "some provinces failed" in page
+
+    # the re-run plans only the failed province, the others come from the cache
+    monkeypatch.setattr(province_job, "plan_province", real)
+    again = _national(layer, out, cache, "--scheduler", cluster.scheduler_address, "--force")
+    assert again.exit_code == EXIT_OK, again.output
+    run = json.loads((out / "run.json").read_text())
+    assert (run["provinces_computed"], run["provinces_resumed"]) == (1, 2)
+    assert run["termination"] in ("optimal", "feasible") and run["provinces_failed"] == {}
+
+
+def test_a_finished_run_resumes_without_planning(layer, tmp_path, cluster, monkeypatch):
+    cache = tmp_path / "cache"
+    first = _national(layer, tmp_path / "a", cache, "--scheduler", cluster.scheduler_address)
+    assert first.exit_code == EXIT_OK, first.output
+
+    def never(spec, units):
+        raise AssertionError("a resumed run must not plan again")
+
+    monkeypatch.setattr(province_job, "plan_province", never)
+    second = _national(layer, tmp_path / "b", cache, "--scheduler", cluster.scheduler_address)
+    assert second.exit_code == EXIT_OK, second.output
+    run = json.loads((tmp_path / "b" / "run.json").read_text())
+    assert (run["provinces_computed"], run["provinces_resumed"]) == (0, 3)
+    for name in ("priority.csv", "provinces.csv", "bundles.csv"):
+        a = pd.read_csv(tmp_path / "a" / name).drop(columns=["status"], errors="ignore")
+        b = pd.read_csv(tmp_path / "b" / name).drop(columns=["status"], errors="ignore")
+        pd.testing.assert_frame_equal(a, b)
+    # another price is another scenario: nothing to resume, so the job runs (and fails here)
+    third = runner.invoke(
+        app,
+        ["national", str(layer), "--out", str(tmp_path / "c"), "--cache", str(cache),
+         "--time-limit", "5", "--carbon-price", "16", "--scheduler", cluster.scheduler_address],
+    )  # fmt: skip
+    assert third.exit_code == EXIT_PARTIAL
+
+
+def test_national_tables_and_layers(layer, tmp_path, cluster):
+    out = tmp_path / "national"
+    result = _national(layer, out, tmp_path / "cache", "--scheduler", cluster.scheduler_address)
+    assert result.exit_code == EXIT_OK, result.output
+    import geopandas as gpd
+
+    units = gpd.read_file(out / "plan.gpkg", layer="units")
+    bundles = gpd.read_file(out / "plan.gpkg", layer="bundles")
+    priority = pd.read_csv(out / "priority.csv")
+    assert len(units) == 150
+    # every bundle id is unique nationally and carries its province code
+    assert bundles["bundle_id"].is_unique
+    assert sorted(bundles["bundle_id"]) == sorted(priority["bundle_id"])
+    assert all(b.split("-")[0] == str(p) for b, p in
+               zip(priority["bundle_id"], priority["province_code"], strict=True))  # fmt: skip
+    chosen = units[units["bundle_id"].fillna("") != ""]
+    assert set(chosen["bundle_id"]) == set(bundles["bundle_id"])
+    assert (units.loc[units["bundle_id"].fillna("") == "", "reason"].fillna("") != "").all()
+    by_int = pd.read_csv(out / "potential_by_intervention.csv", index_col=0)
+    assert set(by_int.index) >= {"protect", "arr", "peat", "total"}
+    assert by_int.loc["total", "share"] == pytest.approx(1.0)
+
+
+def test_unreachable_scheduler_is_a_clear_error(layer, tmp_path, monkeypatch):
+    from bundler import dask_runner
+
+    monkeypatch.setattr(dask_runner, "CONNECT_TIMEOUT", "1s")
+    result = _national(layer, tmp_path / "o", tmp_path / "c", "--scheduler", "tcp://127.0.0.1:9")
+    assert result.exit_code == 2
+    assert "--scheduler tcp://127.0.0.1:9: cannot connect" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_sweep_needs_exactly_one_source_of_scenarios(layer, tmp_path):
+    result = runner.invoke(app, ["sweep", str(layer), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "either --scenarios" in result.output
+    result = runner.invoke(
+        app, ["sweep", str(layer), "--out", str(tmp_path / "o"), "--grid", "pric=3"]
+    )
+    assert result.exit_code == 2 and "did you mean 'price'" in result.output
