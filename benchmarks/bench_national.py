@@ -71,6 +71,7 @@ def run_national(layer: Path, out: Path, time_limit: float, workers: int, price:
         bundles=run["n_bundles"],
         provinces_optimal=sum(1 for p in provinces if "optimal" in p),
         provinces_failed=len(run["provinces_failed"]),
+        failures="; ".join(f"{k}: {v}" for k, v in run["provinces_failed"].items()),
         termination=run["termination"],
     )
     return row
@@ -85,8 +86,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--carbon-price", type=float, default=15.0)
     ap.add_argument("--csv", type=Path, default=Path("benchmarks/results/national.csv"))
+    ap.add_argument("--keep", type=Path, help="keep the layer and the run's outputs here")
     args = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-national-") as tmp:
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=False)
+    scratch = (
+        contextlib.nullcontext(str(args.keep))
+        if args.keep
+        else tempfile.TemporaryDirectory(prefix="bench-national-")
+    )
+    with scratch as tmp:
         layer = Path(tmp) / "national.gpkg"
         t0 = time.perf_counter()
         write_layer(generate_units(args.units, seed=args.seed, n_provinces=args.provinces), layer)

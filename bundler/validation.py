@@ -166,6 +166,19 @@ def load_units(
     lonlat = gdf.to_crs("EPSG:4326").total_bounds
     report.crs = working_crs(tuple(lonlat))
     units = gdf.to_crs(report.crs)
+    # a repaired ring with vertices a hair apart can cross itself once reprojected
+    geoms = units.geometry.values.copy()
+    _repair(
+        geoms,
+        ~shapely.is_valid(geoms),
+        units["unit_id"],
+        report,
+        "geometries that became invalid when projected to the working CRS",
+        " once projected to the working CRS",
+    )
+    if report.errors:
+        return report
+    units.geometry.values[:] = geoms
     units["area_ha"] = units.geometry.area / 1e4
     _measure_overlaps(units, scenario.validation.min_overlap_ha, report)
     _check_decreed_area(units, scenario.validation.area_tolerance, report)
@@ -340,6 +353,28 @@ def _polygonal_part(geom):
     return shapely.union_all(parts)
 
 
+def _repair(
+    geoms, invalid, ids: pd.Series, report: ValidationReport, what: str, when: str = ""
+) -> None:
+    """Repair ``geoms[invalid]`` in place into polygons; list the repaired and the lost."""
+    if not invalid.any():
+        return
+    fixed = shapely.make_valid(geoms[invalid])
+    fixed = np.array([_polygonal_part(g) for g in fixed], dtype=object)
+    lost = np.array([g is None for g in fixed])
+    idx = np.flatnonzero(invalid)
+    if lost.any():
+        report.errors.append(
+            f"geometry: invalid{when} and not repairable into a polygon in units "
+            + _ids(ids.iloc[idx[lost]])
+        )
+    geoms[idx[~lost]] = fixed[~lost]
+    repaired = ids.iloc[idx[~lost]].tolist()
+    if repaired:
+        report.repaired.extend(r for r in repaired if r not in report.repaired)
+        report.warnings.append(f"geometry: repaired {len(repaired)} {what}: {_ids(repaired)}")
+
+
 def _check_geometry(gdf: gpd.GeoDataFrame, report: ValidationReport) -> gpd.GeoDataFrame:
     geoms = gdf.geometry.values.copy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -374,23 +409,7 @@ def _check_geometry(gdf: gpd.GeoDataFrame, report: ValidationReport) -> gpd.GeoD
     ok = ~missing & ~wrong & ~nonfinite
     invalid = ok.copy()
     invalid[ok] = ~shapely.is_valid(geoms[ok])
-    if invalid.any():
-        fixed = shapely.make_valid(geoms[invalid])
-        fixed = np.array([_polygonal_part(g) for g in fixed], dtype=object)
-        lost = np.array([g is None for g in fixed])
-        idx = np.flatnonzero(invalid)
-        if lost.any():
-            report.errors.append(
-                "geometry: invalid and not repairable into a polygon in units "
-                + _ids(gdf.loc[idx[lost], "unit_id"])
-            )
-        geoms[idx[~lost]] = fixed[~lost]
-        repaired = gdf.loc[idx[~lost], "unit_id"].tolist()
-        if repaired:
-            report.repaired.extend(repaired)
-            report.warnings.append(
-                f"geometry: repaired {len(repaired)} invalid geometries: {_ids(repaired)}"
-            )
+    _repair(geoms, invalid, gdf["unit_id"], report, "invalid geometries")
     collections = ok & (types == 7)
     for i in np.flatnonzero(collections & ~invalid):
         geoms[i] = _polygonal_part(geoms[i])

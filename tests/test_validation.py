@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
@@ -241,3 +244,33 @@ def test_input_file_is_not_modified(tmp_path):
     before = path.read_bytes()
     load_units(path, Scenario())
     assert path.read_bytes() == before
+
+
+# A unit of a generated Sulawesi Tengah layer (ESRI:54034, metres) whose ring crosses
+# itself. make_valid repairs it, but the repaired ring has vertices so close together
+# that it crosses itself again once projected to the working LAEA CRS; the planner's
+# union then failed with a GEOS TopologyException (100,000-unit national benchmark).
+_SULAWESI_WKT = Path(__file__).with_name("data").joinpath("invalid_after_projection.wkt")
+
+
+def test_geometry_invalid_after_projection_is_repaired_again(tmp_path):
+    geom = shapely.from_wkt(_SULAWESI_WKT.read_text())
+    assert not geom.is_valid
+    layer = gpd.GeoDataFrame(
+        {"PS_ID": ["PS-72-001050"], "SKEMA": ["PPHD"], "LUAS_SK": [759.38]},
+        geometry=[geom],
+        crs="ESRI:54034",
+    )
+    path = tmp_path / "one.gpkg"
+    layer.to_file(path)
+    # the first repair, in the layer's own CRS, is valid there ...
+    repaired = shapely.make_valid(geom)
+    assert repaired.is_valid
+    report = load_units(path, Scenario())
+    report.raise_if_errors()
+    # ... and the projected units are valid too, and say they were repaired again
+    assert shapely.is_valid(report.units.geometry.values).all()
+    assert any("invalid when projected to the working CRS" in w for w in report.warnings)
+    assert report.repaired == ["PS-72-001050"]
+    area = float(shapely.union_all(report.units.geometry.values).area)
+    assert area == pytest.approx(report.units["area_ha"].iloc[0] * 1e4)
