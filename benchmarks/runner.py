@@ -757,8 +757,8 @@ def write_markdown(rows: list[dict], path: Path, cfg: Config, info: dict) -> Non
         "",
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, "
         f"{info['platform']}. Code: {info.get('git') or 'unknown'}. "
-        f"Load average (1 min): {info.get('load_1min', '?')} (above 1, other work shared "
-        "the cores and times are inflated).",
+        f"Load average (1 min): {info.get('load_1min', '?')} (one busy core gives about 1; "
+        "more than that means other work shared the cores and times are inflated).",
         "",
     ]
     npv = [r for r in rows if r["objective_kind"] == "npv"]
