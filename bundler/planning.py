@@ -30,6 +30,9 @@ from bundler.verify import verify_plan
 from solvers.api import HEURISTIC, solve_bundling
 from solvers.base import SolveParams, Termination, relative_gap
 
+# seconds the heuristic gets for each component left once the time limit is spent
+SPENT_BUDGET_S = 0.1
+
 
 @dataclass
 class Plan:
@@ -139,8 +142,15 @@ def plan_bundles(
         problem, members = pset.problems[k], pset.members[k]
         remaining_units = sum(pset.problems[q].n for q in order[rank:])
         left = params.time_limit - (time.perf_counter() - t0)
-        budget = max(1.0, left * problem.n / max(remaining_units, 1))
-        res = _solve_component(problem, solver, params, budget, scenario)
+        if left > 0:
+            budget = max(1.0, left * problem.n / max(remaining_units, 1))
+            res = _solve_component(problem, solver, params, budget, scenario)
+        else:
+            # the run's time is spent: a quick heuristic answer, so that a province of
+            # hundreds of components does not overrun by a second per component
+            res = solve_bundling(
+                problem, HEURISTIC, SolveParams(time_limit=SPENT_BUDGET_S, seed=params.seed)
+            )
         results.append((problem.n, res))
         if res.termination == Termination.INFEASIBLE:
             locked = [u for u, m in zip(problem.unit_ids, problem.must_cover, strict=True) if m]

@@ -133,3 +133,24 @@ def test_verified_plans_hold_and_planted_violations_are_caught(tmp_path, seed, r
     poor["potential_protect_tco2e_yr"] = 0.0
     pair = [[ids[0], ids[1]]]
     assert any("levelized cost" in v for v in _violations(poor, scen, pair))
+
+
+def test_once_the_time_limit_is_spent_the_rest_get_the_heuristic_only(tmp_path):
+    # 1x6 row, 10 km apart: six components of one unit each. With a time limit that
+    # is spent before the first component starts, every component goes to the
+    # heuristic alone (no MIP a second each), and the plan is still verified and
+    # honest: each single unit is enumerated, so each component is proven optimal.
+    units = scored_grid(tmp_path, 1, 6, step=15_000.0, protect=[40_000, 0] * 3)
+    scen = _scenario(min_area_ha=2000)
+    g = build_adjacency(units, GAP)
+    spent = SolveParams(time_limit=1e-9, seed=0)
+    plan = plan_bundles(units, g, scen, GAP, solver="highs", params=spent)
+    assert [r.solver for _, r in plan.component_results] == ["heuristic"] * 6
+    assert plan.termination == Termination.OPTIMAL
+    full = plan_bundles(units, g, scen, GAP, solver="highs", params=PARAMS)
+    # the quick answers are the exact ones here: units 0, 2, 4 alone pay off
+    assert plan.objective == pytest.approx(full.objective)
+    assert sorted(plan.bundles["unit_ids"].map(tuple)) == sorted(
+        full.bundles["unit_ids"].map(tuple)
+    )
+    assert len(plan.bundles) == 3
