@@ -91,6 +91,11 @@ class SolveResult:
     solver: str = ""
     message: str = ""
 
+    @classmethod
+    def failed(cls, solver: str, runtime_s: float, message: str) -> SolveResult:
+        """An ``ERROR`` answer: no solution, no bound, and why."""
+        return cls(Termination.ERROR, None, None, None, runtime_s, solver=solver, message=message)
+
     @property
     def has_solution(self) -> bool:
         """True when a primal solution is available."""

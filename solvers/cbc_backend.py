@@ -90,14 +90,8 @@ def solve_mip(
     try:
         return _solve(model, params, warm_start, t0, tmp)
     except Exception as exc:  # a backend failure must not bring the caller down
-        return SolveResult(
-            Termination.ERROR,
-            None,
-            None,
-            None,
-            time.perf_counter() - t0,
-            solver=NAME,
-            message=f"CBC failed: {type(exc).__name__}: {exc}",
+        return SolveResult.failed(
+            NAME, time.perf_counter() - t0, f"CBC failed: {type(exc).__name__}: {exc}"
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -247,7 +241,7 @@ def _solve(model: MipModel, params: SolveParams, warm_start, t0: float, tmp: str
         return SolveResult(
             Termination.NO_SOLUTION, None, bound, None, runtime, solver=NAME, message=message
         )
-    return SolveResult(Termination.ERROR, None, None, None, runtime, solver=NAME, message=message)
+    return SolveResult.failed(NAME, runtime, message)
 
 
 def _log_bound(log: str, model: MipModel, objective: float | None) -> float | None:

@@ -53,15 +53,7 @@ def solve_mip(
     try:
         return _solve(model, params, warm_start, t0)
     except Exception as exc:  # a backend failure must not bring the caller down
-        return SolveResult(
-            Termination.ERROR,
-            None,
-            None,
-            None,
-            time.perf_counter() - t0,
-            solver=NAME,
-            message=f"HiGHS failed: {type(exc).__name__}: {exc}",
-        )
+        return _error(t0, f"HiGHS failed: {type(exc).__name__}: {exc}")
 
 
 # HiGHS 1.12's MIP presolve does not check the time limit inside presolve rule 15
@@ -71,6 +63,34 @@ def solve_mip(
 # 2,000-unit planning benchmark (seeds 11, 12, 14) it was as fast or faster, with
 # one more optimum proven (seed 11: optimal in 14 s instead of a 1.6% gap at 25 s).
 _RULES_OFF = 1 << 15
+
+
+def pass_model(h, model: MipModel, relax: bool = False):
+    """Load ``model`` into the ``highspy.Highs`` object ``h``; its LP relaxation if ``relax``.
+
+    Returns HiGHS' status of ``passModel``.
+    """
+    import highspy
+
+    A = model.A
+    integer = np.zeros(model.num_vars, dtype=np.int32) if relax else model.integer
+    return h.passModel(
+        model.num_vars,
+        model.num_rows,
+        int(A.nnz),
+        int(highspy.MatrixFormat.kRowwise),
+        int(highspy.ObjSense.kMaximize if model.maximize else highspy.ObjSense.kMinimize),
+        model.obj_offset,
+        model.obj,
+        model.lb,
+        model.ub,
+        model.row_lo,
+        model.row_hi,
+        A.indptr.astype(np.int32),
+        A.indices.astype(np.int32),
+        A.data.astype(np.float64),
+        integer.astype(np.int32),  # 1 == HighsVarType.kInteger
+    )
 
 
 def _solve(model: MipModel, params: SolveParams, warm_start, t0: float) -> SolveResult:
@@ -90,25 +110,8 @@ def _solve(model: MipModel, params: SolveParams, warm_start, t0: float) -> Solve
         if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
             return _error(t0, f"HiGHS rejected option {key}={value!r}")
 
-    A = model.A
-    n, m = model.num_vars, model.num_rows
-    status = h.passModel(
-        n,
-        m,
-        int(A.nnz),
-        int(highspy.MatrixFormat.kRowwise),
-        int(highspy.ObjSense.kMaximize if model.maximize else highspy.ObjSense.kMinimize),
-        model.obj_offset,
-        model.obj,
-        model.lb,
-        model.ub,
-        model.row_lo,
-        model.row_hi,
-        A.indptr.astype(np.int32),
-        A.indices.astype(np.int32),
-        A.data.astype(np.float64),
-        model.integer.astype(np.int32),  # 1 == HighsVarType.kInteger
-    )
+    n = model.num_vars
+    status = pass_model(h, model)
     if status == highspy.HighsStatus.kError:
         return _error(t0, "HiGHS rejected the model")
 
@@ -176,12 +179,4 @@ def _solve(model: MipModel, params: SolveParams, warm_start, t0: float) -> Solve
 
 
 def _error(t0: float, message: str) -> SolveResult:
-    return SolveResult(
-        Termination.ERROR,
-        None,
-        None,
-        None,
-        time.perf_counter() - t0,
-        solver=NAME,
-        message=message,
-    )
+    return SolveResult.failed(NAME, time.perf_counter() - t0, message)

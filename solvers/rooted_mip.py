@@ -49,6 +49,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
 from solvers.base import SolveParams, Termination, relative_gap
+from solvers.highs_backend import pass_model
 from solvers.mip import MipModel
 from solvers.problem import BundlingProblem, BundlingResult
 
@@ -582,24 +583,8 @@ def lp_cut_rounds(
     h.setOptionValue("output_flag", False)
     if threads > 0:
         h.setOptionValue("threads", int(threads))
-    A = model.A
-    h.passModel(
-        model.num_vars,
-        model.num_rows,
-        int(A.nnz),
-        int(highspy.MatrixFormat.kRowwise),
-        int(highspy.ObjSense.kMaximize),
-        model.obj_offset,
-        model.obj,
-        model.lb,
-        model.ub,
-        model.row_lo,
-        model.row_hi,
-        A.indptr.astype(np.int32),
-        A.indices.astype(np.int32),
-        A.data.astype(np.float64),
-        np.zeros(model.num_vars, dtype=np.int32),
-    )
+    # the model maximizes (built with maximize=True), so the LP bound is an upper bound
+    pass_model(h, model, relax=True)
     cuts: list = []
     seen: set = set()
     bound = None
