@@ -459,7 +459,6 @@ def plan(
     from bundler.outputs import atomic_output_dir, check_output_dir
     from bundler.pipeline import adjacency
     from bundler.plan_outputs import write_plan
-    from bundler.planning import plan_bundles
     from bundler.scenario import load_scenario
     from solvers.base import SolveParams
 
@@ -471,16 +470,7 @@ def plan(
     params = SolveParams(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
     with progress_bar("building adjacency") as tick:
         graph = adjacency(prepared.units, scen, tick)
-    with progress_bar("solving groups of units") as tick:
-        result = plan_bundles(
-            prepared.units,
-            graph,
-            scen,
-            scen.graph.max_gap_m,
-            solver=solver,
-            params=params,
-            progress=tick,
-        )
+    result = _solve(prepared.units, graph, scen, solver, params)
     with atomic_output_dir(out_dir, force) as tmp:
         write_plan(
             tmp,
@@ -498,6 +488,16 @@ def plan(
             },
         )
     _print_plan(result, out_dir)
+
+
+def _solve(units, graph, scen, solver: str, params):
+    """Plan bundles under the scenario's gap rule, with a progress bar."""
+    from bundler.planning import plan_bundles
+
+    with progress_bar("solving groups of units") as tick:
+        return plan_bundles(
+            units, graph, scen, scen.graph.max_gap_m, solver=solver, params=params, progress=tick
+        )
 
 
 def _print_plan(result, out_dir: Path) -> None:
@@ -584,7 +584,6 @@ def demo(
     from bundler.outputs import atomic_output_dir, check_output_dir
     from bundler.pipeline import adjacency, prepare_units
     from bundler.plan_outputs import write_plan
-    from bundler.planning import plan_bundles
     from bundler.scenario import Scenario
     from solvers.base import SolveParams
 
@@ -601,16 +600,7 @@ def demo(
         _print_graph(graph, scen.graph.max_gap_m, limit=10)
         edges_frame(graph).to_csv(tmp / "edges.csv", index=False)
         params = SolveParams(time_limit=time_limit, seed=DEMO_SEED)
-        with progress_bar("solving groups of units") as tick:
-            result = plan_bundles(
-                prepared.units,
-                graph,
-                scen,
-                scen.graph.max_gap_m,
-                solver=solver,
-                params=params,
-                progress=tick,
-            )
+        result = _solve(prepared.units, graph, scen, solver, params)
         write_plan(
             tmp,
             prepared.units,
