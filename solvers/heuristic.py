@@ -130,6 +130,17 @@ def _components(n: int, nbrs: list[list[int]]) -> np.ndarray:
     return connected_components(m, directed=False)[1]
 
 
+def _reach(nbrs: list[list[int]], start: int, allowed: set) -> set:
+    """The units of ``allowed`` that ``start`` reaches through neighbours in ``allowed``."""
+    seen, stack = {start}, [start]
+    while stack:
+        for y in nbrs[stack.pop()]:
+            if y in allowed and y not in seen:
+                seen.add(y)
+                stack.append(y)
+    return seen
+
+
 def _canon(bundles) -> tuple[tuple[int, ...], ...]:
     return tuple(sorted(tuple(sorted(int(j) for j in b)) for b in bundles))
 
@@ -406,14 +417,7 @@ class _Partition:
         # with unequal thresholds): all of it is one region, as the component reaches
         # its smallest threshold
         while left:
-            start = min(left)
-            comp, stack = {start}, [start]
-            while stack:
-                x = stack.pop()
-                for y in self.nbrs[x]:
-                    if y in left and y not in comp:
-                        comp.add(y)
-                        stack.append(y)
+            comp = _reach(self.nbrs, min(left), left)
             left -= comp
             k = self._new_region()
             for u in sorted(comp):
@@ -901,16 +905,7 @@ class _Selector:
 
     def connected(self, b) -> bool:
         inb = set(b)
-        start = next(iter(inb))
-        seen = {start}
-        stack = [start]
-        while stack:
-            x = stack.pop()
-            for y in self.nbrs[x]:
-                if y in inb and y not in seen:
-                    seen.add(y)
-                    stack.append(y)
-        return len(seen) == len(inb)
+        return len(_reach(self.nbrs, next(iter(inb)), inb)) == len(inb)
 
     # ------------------------------------------------------------ growth
     def grow(self, r, lam, gamma, noise=None, blocked=None, force=(), patience=4, must_bonus=0.0):
