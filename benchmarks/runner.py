@@ -819,6 +819,12 @@ def write_markdown(rows: list[dict], path: Path, cfg: Config, info: dict) -> Non
     path.write_text("\n".join(lines))
 
 
+def _log_axes(ax, title: str, ylabel: str) -> None:
+    """Log-log axes against the number of units, with a small legend."""
+    ax.set(title=title, xscale="log", yscale="log", xlabel="units", ylabel=ylabel)
+    ax.legend(fontsize=7)
+
+
 def plot(rows: list[dict], out: Path) -> None:
     """plot.png: NPV time and gap against n per solver/variant, one column per family;
     maxp.png: max-p regions and time against n, ours against spopt."""
@@ -855,22 +861,8 @@ def plot(rows: list[dict], out: Path) -> None:
                         label=label,
                         color=colour[key],
                     )
-            axes[0][c].set(
-                title=f"{fam}: runtime",
-                xscale="log",
-                yscale="log",
-                xlabel="units",
-                ylabel="seconds",
-            )
-            axes[1][c].set(
-                title=f"{fam}: gap (1e-6 = closed, capped at 10)",
-                xscale="log",
-                yscale="log",
-                xlabel="units",
-                ylabel="relative gap",
-            )
-            axes[0][c].legend(fontsize=7)
-            axes[1][c].legend(fontsize=7)
+            _log_axes(axes[0][c], f"{fam}: runtime", "seconds")
+            _log_axes(axes[1][c], f"{fam}: gap (1e-6 = closed, capped at 10)", "relative gap")
         fig.tight_layout()
         fig.savefig(out / "plot.png", dpi=110)
         plt.close(fig)
@@ -897,22 +889,8 @@ def plot(rows: list[dict], out: Path) -> None:
             )
             if bounds:
                 axes[0][c].plot(*zip(*bounds, strict=True), "k--", label="area bound")
-            axes[0][c].set(
-                title=f"{fam}: max-p regions",
-                xscale="log",
-                yscale="log",
-                xlabel="units",
-                ylabel="regions",
-            )
-            axes[1][c].set(
-                title=f"{fam}: max-p solve time",
-                xscale="log",
-                yscale="log",
-                xlabel="units",
-                ylabel="seconds",
-            )
-            axes[0][c].legend(fontsize=7)
-            axes[1][c].legend(fontsize=7)
+            _log_axes(axes[0][c], f"{fam}: max-p regions", "regions")
+            _log_axes(axes[1][c], f"{fam}: max-p solve time", "seconds")
         fig.tight_layout()
         fig.savefig(out / "maxp.png", dpi=110)
         plt.close(fig)
