@@ -197,7 +197,7 @@ def sweep(
     """
     from bundler.errors import InputError
     from bundler.outputs import atomic_output_dir
-    from bundler.sweep import file_scenarios, grid_scenarios, parse_grid
+    from bundler.sweep import file_scenarios, grid_scenarios, grid_values, parse_grid
     from bundler.sweep_outputs import write_sweep
 
     run_on = _RunOn(units, out_dir, solver, time_limit, gap, seed, workers, scheduler, cache)
@@ -205,11 +205,11 @@ def sweep(
     if bool(scenarios) == bool(grid):
         raise InputError("give either --scenarios FILE ... or --grid KEY=V1,V2 ..., not both")
     base = _start(out_dir, force, solver, scenario)
-    grid_values: dict[str, dict] = {}
+    values_of: dict[str, dict] = {}
     if grid:
         items = parse_grid([*grid, *more])
         scens = grid_scenarios(base, items)
-        grid_values = _grid_values(scens, items)
+        values_of = dict(zip((s.name for s in scens), grid_values(items), strict=True))
     else:
         scens = file_scenarios([*scenarios, *map(Path, more)])
     work, prepared_by = [], {}
@@ -222,7 +222,7 @@ def sweep(
     parts = run_on.parts(work, report=False)
     facts = {**run_on.facts(), "province": province}
     with atomic_output_dir(out_dir, force) as tmp, err.status("writing the comparison ..."):
-        write_sweep(tmp, scens, parts, grid_values, facts)
+        write_sweep(tmp, scens, parts, values_of, facts)
     _print_comparison(out_dir / "comparison.csv")
     out.print(f"[green]sweep written to[/] {out_dir}/ (comparison.csv, comparison.png, scenarios/)")
     _raise_if_failed(parts, out_dir)
@@ -301,17 +301,6 @@ def _section(scen, name: str) -> dict:
     from bundler.scenario import to_dict
 
     return to_dict(getattr(scen, name))
-
-
-def _grid_values(scens, items) -> dict[str, dict]:
-    import itertools
-
-    labels = [label for label, _, _ in items]
-    combos = itertools.product(*(values for _, _, values in items))
-    return {
-        s.name: dict(zip(labels, combo, strict=True))
-        for s, combo in zip(scens, combos, strict=True)
-    }
 
 
 def _print_provinces(parts, limit: int = 40) -> None:

@@ -100,18 +100,28 @@ def parse_grid(specs: Sequence[str]) -> list[tuple[str, str, list]]:
     return out
 
 
+def grid_values(grid: Sequence[tuple[str, str, list]]) -> list[dict]:
+    """Every combination of grid values as ``{label: value}``, in the order of the scenarios."""
+    labels = [label for label, _, _ in grid]
+    return [
+        dict(zip(labels, combo, strict=True))
+        for combo in itertools.product(*(values for _, _, values in grid))
+    ]
+
+
 def grid_scenarios(base: Scenario, grid: Sequence[tuple[str, str, list]]) -> list[Scenario]:
     """One scenario per combination of grid values, named after them (``price=5_min_area_ha=5000``).
 
     Each is checked like a scenario file; a bad value names the grid item.
     """
-    labels = [label for label, _, _ in grid]
-    keys = [key for _, key, _ in grid]
+    key_of = {label: key for label, key, _ in grid}
     out = []
-    for combo in itertools.product(*(values for _, _, values in grid)):
-        name = "_".join(f"{label}={_text(v)}" for label, v in zip(labels, combo, strict=True))
+    for values in grid_values(grid):
+        name = "_".join(f"{label}={_text(v)}" for label, v in values.items())
         try:
-            scen = base.with_values({**dict(zip(keys, combo, strict=True)), "name": name})
+            scen = base.with_values(
+                {**{key_of[label]: v for label, v in values.items()}, "name": name}
+            )
         except InputError as exc:
             raise InputError(f"--grid {name}: {exc}") from None
         out.append(scen)
