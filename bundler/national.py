@@ -171,11 +171,8 @@ def provinces_table(parts: Sequence[Part]) -> pd.DataFrame:
                 "province": p.name,
                 "status": p.status,
                 "n_units": p.n_units,
-                **{
-                    k: s.get(k)
-                    for k in PROVINCE_COLUMNS[4:-1]
-                    if k not in ("province_code", "province")
-                },
+                # the figures between n_units and error come from the part's summary
+                **{k: s.get(k) for k in PROVINCE_COLUMNS[4:-1]},
                 "error": p.error,
             }
         )
