@@ -17,6 +17,7 @@ from rich.table import Table
 from bundler import __version__, cli_scale
 from bundler.cli_common import (
     AssumeCrsOpt,
+    IdColumnOpt,
     MaxGapOpt,
     Objective,
     ProvinceOpt,
@@ -26,6 +27,7 @@ from bundler.cli_common import (
     err,
     escape_markup,
     out,
+    overrides,
     plan_overrides,
     prepare,
 )
@@ -45,8 +47,9 @@ app = typer.Typer(
         "  psbundle national permits.gpkg --out national\n\n"
         "  psbundle sweep permits.gpkg --out sweep --grid price=5,10,20\n\n"
         "Exit codes: 0 success, 1 internal error (a bug), 2 bad input, "
-        "3 output folder not empty (use --force), 4 solver failure, 5 partly done (some "
-        "provinces of a national run or sweep failed), 130 interrupted."
+        "3 output folder not empty (--force replaces only an earlier ps-bundler output), "
+        "4 solver failure, 5 partly done (some provinces of a national run or sweep failed), "
+        "130 interrupted."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -100,11 +103,17 @@ def _root(
     pass
 
 
-def _load(units: Path, scenario: Path | None, province: str | None, assume_crs: str | None):
+def _load(
+    units: Path,
+    scenario: Path | None,
+    province: str | None,
+    assume_crs: str | None,
+    id_column: str | None = None,
+):
     from bundler.scenario import load_scenario
     from bundler.validation import load_units
 
-    scen = load_scenario(scenario)
+    scen = overrides(load_scenario(scenario), **{"input.id_column": id_column})
     with err.status(f"reading and checking {units} ..."):
         report = load_units(units, scen, province=province, assume_crs=assume_crs)
     return scen, report
@@ -160,6 +169,7 @@ def validate(
     province: ProvinceOpt = None,
     scenario: ScenarioOpt = None,
     assume_crs: AssumeCrsOpt = None,
+    id_column: IdColumnOpt = None,
 ):
     """Check a PS unit layer and report every problem at once.
 
@@ -171,7 +181,7 @@ def validate(
 
     Example: psbundle validate permits.gpkg --province 16
     """
-    _, report = _load(units, scenario, province, assume_crs)
+    _, report = _load(units, scenario, province, assume_crs, id_column)
     if report.ok:
         _print_report(report)
         out.print(f"[green]OK:[/] {report.source} is usable ({len(report.units)} units).")
@@ -226,6 +236,7 @@ def graph(
     province: ProvinceOpt = None,
     scenario: ScenarioOpt = None,
     assume_crs: AssumeCrsOpt = None,
+    id_column: IdColumnOpt = None,
 ):
     """Build the adjacency graph: which units may be bundled together.
 
@@ -239,7 +250,7 @@ def graph(
     from bundler.graph import edges_frame
     from bundler.outputs import atomic_write_file
 
-    scen, report = _load(units, scenario, province, assume_crs)
+    scen, report = _load(units, scenario, province, assume_crs, id_column)
     report.raise_if_errors()
     g, gap = _build_graph(report, scen, max_gap_m)
     _print_graph(g, gap)
@@ -265,6 +276,14 @@ def generate(
     provinces: Annotated[
         int, typer.Option("--provinces", help="Number of provinces (1-38).", min=1, max=38)
     ] = 1,
+    crs: Annotated[
+        str,
+        typer.Option(
+            "--crs",
+            help="Output CRS: ESRI:54034 (World Cylindrical Equal Area, like many ministry "
+            "exports, the default) or EPSG:4326.",
+        ),
+    ] = "ESRI:54034",
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ):
     """Write a realistic synthetic PS permit layer in the ministry's schema.
@@ -276,16 +295,18 @@ def generate(
     Example: psbundle generate --units 2000 --seed 7 --provinces 3 --out synthetic.gpkg
     """
     from bundler.errors import InputError, OutputExistsError
-    from bundler.generator import generate_units, write_layer
+    from bundler.generator import CRS_CHOICES, generate_units, write_layer
 
     suffixes = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet")
     if out_file.suffix.lower() not in suffixes:
         raise InputError(f"--out {out_file}: unknown format; use one of {', '.join(suffixes)}")
+    if crs.strip().upper() not in CRS_CHOICES:
+        raise InputError(f"--crs {crs}: unknown CRS; use {' or '.join(CRS_CHOICES)}")
     if out_file.exists() and not force:
         raise OutputExistsError(f"{out_file}: exists; pass --force to replace it")
     t0 = time.perf_counter()
     with err.status(f"generating {units:,} units ..."):
-        gdf = generate_units(units, seed=seed, n_provinces=provinces)
+        gdf = generate_units(units, seed=seed, n_provinces=provinces, crs=crs)
         write_layer(gdf, out_file)
     out.print(
         f"wrote {len(gdf):,} units in {gdf['KODE_PROV'].nunique()} province(s), "
@@ -351,7 +372,15 @@ def score(
     province: ProvinceOpt = None,
     scenario: ScenarioOpt = None,
     assume_crs: AssumeCrsOpt = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty folder.")] = False,
+    id_column: IdColumnOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace the folder when it holds an earlier ps-bundler output "
+            "(never a folder with other files).",
+        ),
+    ] = False,
 ):
     """Score every unit: typology, interventions, mitigation potential, additionality, readiness.
 
@@ -364,7 +393,7 @@ def score(
     Example: psbundle score permits.gpkg --out scored
     --forest-2010 fc2010.tif --forest-2020 fc2020.tif
     """
-    from bundler.outputs import atomic_output_dir, check_output_dir
+    from bundler.outputs import atomic_output_dir, check_output_dir, write_layers
     from bundler.potential_tables import (
         intervention_table,
         potential_by_intervention,
@@ -374,13 +403,13 @@ def score(
     from bundler.scenario import load_scenario
 
     check_output_dir(out_dir, force)
-    scen = load_scenario(scenario)
+    scen = overrides(load_scenario(scenario), **{"input.id_column": id_column})
     rasters = _raster_flags(forest_2010, forest_2020, peat, mangrove)
     prepared = prepare(units, scen, province, assume_crs, rasters)
     by_int = potential_by_intervention(prepared.units)
     by_scheme = potential_by_scheme(prepared.units)
     with atomic_output_dir(out_dir, force) as tmp:
-        prepared.units.to_file(tmp / "scored_units.gpkg", layer="units", driver="GPKG")
+        write_layers(tmp / "scored_units.gpkg", {"units": prepared.units}, prepared.units)
         by_int.to_csv(tmp / "potential_by_intervention.csv", float_format="%.4f")
         by_scheme.to_csv(tmp / "potential_by_scheme.csv", float_format="%.4f")
     out.print(intervention_table(by_int))
@@ -441,7 +470,15 @@ def plan(
         typer.Option("--gap", help="Relative optimality gap at which to stop.", min=0, max=0.99),
     ] = 1e-4,
     assume_crs: AssumeCrsOpt = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty folder.")] = False,
+    id_column: IdColumnOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace the folder when it holds an earlier ps-bundler output "
+            "(never a folder with other files).",
+        ),
+    ] = False,
 ):
     """Pick and merge neighbouring units into connected, cost-efficient carbon projects.
 
@@ -464,7 +501,15 @@ def plan(
 
     check_output_dir(out_dir, force)
     check_solver(solver)
-    scen = plan_overrides(load_scenario(scenario), min_area_ha, max_gap_m, carbon_price, objective)
+    scen = plan_overrides(
+        load_scenario(scenario),
+        min_area_ha,
+        max_gap_m,
+        carbon_price,
+        objective,
+        id_column,
+        scenario_file=scenario,
+    )
     rasters = _raster_flags(forest_2010, forest_2020, peat, mangrove)
     prepared = prepare(units, scen, province, assume_crs, rasters)
     params = SolveParams(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
@@ -485,6 +530,7 @@ def plan(
                 "rel_gap_target": gap,
                 "max_gap_m": scen.graph.max_gap_m,
                 "province": province,
+                "warnings": prepared.warnings,
             },
         )
     _print_plan(result, out_dir)
@@ -501,6 +547,8 @@ def _solve(units, graph, scen, solver: str, params):
 
 
 def _print_plan(result, out_dir: Path) -> None:
+    from bundler.gaps import format_gap
+
     b = result.bundles
     t = Table(title="Plan", show_header=False, title_justify="left")
     t.add_row("objective", result.objective_name)
@@ -508,7 +556,7 @@ def _print_plan(result, out_dir: Path) -> None:
     t.add_row("termination", result.termination.value)
     t.add_row("objective value", "-" if result.objective is None else f"{result.objective:,.2f}")
     t.add_row("bound", "-" if result.bound is None else f"{result.bound:,.2f}")
-    t.add_row("gap", "-" if result.gap is None else f"{result.gap:.4%}")
+    t.add_row("gap", format_gap(result.objective, result.bound))
     t.add_row("bundles", str(len(b)))
     if len(b):
         t.add_row("units in bundles", str(int(b["n_units"].sum())))
@@ -568,7 +616,14 @@ def demo(
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Seconds for the solve.", min=0.1)
     ] = 30.0,
-    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty folder.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace the folder when it holds an earlier ps-bundler output "
+            "(never a folder with other files).",
+        ),
+    ] = False,
 ):
     """Run the whole chain on the built-in demo: one generated province of 300 units.
 
@@ -612,6 +667,7 @@ def demo(
                 "time_limit_s": time_limit,
                 "demo": True,
                 "max_gap_m": scen.graph.max_gap_m,
+                "warnings": prepared.warnings,
             },
         )
     _print_plan(result, out_dir)

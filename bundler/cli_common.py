@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bundler.settings_check import check_settings
+
 out = Console()
 err = Console(stderr=True)
 
@@ -54,6 +56,17 @@ MaxGapOpt = Annotated[
 ]
 
 
+IdColumnOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--id-column",
+        help="The column that is the permit key (e.g. OBJECTID); its values must be unique. "
+        "Default: PS_ID, where permits that share a PS_ID or carry 0 get <PS_ID>-o<OBJECTID> "
+        "(see README, 'Unit ids').",
+    ),
+]
+
+
 class Objective(enum.StrEnum):
     npv = "npv"
     credits = "credits"
@@ -77,17 +90,41 @@ def overrides(scen, **values):
     return scen.with_values(given) if given else scen
 
 
-def plan_overrides(scen, min_area_ha=None, max_gap_m=None, carbon_price=None, objective=None):
-    """``scen`` with the planning flags shared by ``plan`` and ``national`` applied."""
-    return overrides(
-        scen,
-        **{
-            "bundling.min_area_ha": min_area_ha,
-            "graph.max_gap_m": max_gap_m,
-            "economics.carbon_price_usd": carbon_price,
-            "bundling.objective": objective.value if objective else None,
-        },
-    )
+# dotted scenario key -> the flag of ``plan`` and ``national`` that sets it
+PLAN_FLAGS = {
+    "bundling.min_area_ha": "--min-area-ha",
+    "graph.max_gap_m": "--max-gap-m",
+    "economics.carbon_price_usd": "--carbon-price",
+    "bundling.objective": "--objective",
+    "input.id_column": "--id-column",
+}
+
+
+def plan_overrides(
+    scen,
+    min_area_ha=None,
+    max_gap_m=None,
+    carbon_price=None,
+    objective=None,
+    id_column=None,
+    scenario_file: Path | None = None,
+):
+    """``scen`` with the planning flags shared by ``plan`` and ``national`` applied.
+
+    The combined settings are checked against each other; a contradiction names both
+    keys and whether each came from ``scenario_file``, a flag or the default.
+    """
+    values = {
+        "bundling.min_area_ha": min_area_ha,
+        "graph.max_gap_m": max_gap_m,
+        "economics.carbon_price_usd": carbon_price,
+        "bundling.objective": objective.value if objective else None,
+        "input.id_column": id_column,
+    }
+    resolved = overrides(scen, **values)
+    given = {k: PLAN_FLAGS[k] for k, v in values.items() if v is not None}
+    check_settings(resolved, scenario_file, given)
+    return resolved
 
 
 def check_solver(solver: str) -> None:

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from bundler.cli_common import (
     AssumeCrsOpt,
+    IdColumnOpt,
     MaxGapOpt,
     Objective,
     ProvinceOpt,
@@ -23,10 +24,12 @@ from bundler.cli_common import (
     err,
     escape_markup,
     out,
+    overrides,
     plan_overrides,
     prepare,
 )
 from bundler.progress import progress_bar
+from bundler.settings_check import check_settings
 
 CACHE_NAME = ".psbundle-cache"
 
@@ -69,7 +72,14 @@ CacheOpt = Annotated[
         "beside --out. Delete it to start afresh.",
     ),
 ]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a non-empty folder.")]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace the folder when it holds an earlier ps-bundler output "
+        "(never a folder with other files).",
+    ),
+]
 OutOpt = Annotated[
     Path,
     typer.Option("--out", "-o", help="Output folder (must be empty or absent unless --force)."),
@@ -100,6 +110,7 @@ def national(
     scheduler: SchedulerOpt = None,
     cache: CacheOpt = None,
     assume_crs: AssumeCrsOpt = None,
+    id_column: IdColumnOpt = None,
     force: ForceOpt = False,
 ):
     """Plan every province on its own, on Dask, then merge a national picture.
@@ -126,10 +137,12 @@ def national(
 
     run_on = _RunOn(units, out_dir, solver, time_limit, gap, seed, workers, scheduler, cache)
     base = _start(out_dir, force, solver, scenario)
-    scen = plan_overrides(base, min_area_ha, max_gap_m, carbon_price, objective)
+    scen = plan_overrides(
+        base, min_area_ha, max_gap_m, carbon_price, objective, id_column, scenario_file=scenario
+    )
     prepared = prepare(units, scen, None, assume_crs, {})
     parts = run_on.parts([(scen, prepared.units)], report=True)
-    facts = run_on.facts()
+    facts = {**run_on.facts(), "warnings": prepared.warnings}
     with atomic_output_dir(out_dir, force) as tmp, err.status("writing national outputs ..."):
         run = write_national(tmp, prepared.units, parts, scen, facts)
     _print_provinces(parts)
@@ -179,6 +192,7 @@ def sweep(
     scheduler: SchedulerOpt = None,
     cache: CacheOpt = None,
     assume_crs: AssumeCrsOpt = None,
+    id_column: IdColumnOpt = None,
     force: ForceOpt = False,
 ):
     """Compare scenarios: plan the same layer under each, on Dask, side by side.
@@ -204,23 +218,31 @@ def sweep(
     more = list(more or [])
     if bool(scenarios) == bool(grid):
         raise InputError("give either --scenarios FILE ... or --grid KEY=V1,V2 ..., not both")
-    base = _start(out_dir, force, solver, scenario)
+    base = overrides(_start(out_dir, force, solver, scenario), **{"input.id_column": id_column})
     values_of: dict[str, dict] = {}
     if grid:
         items = parse_grid([*grid, *more])
         scens = grid_scenarios(base, items)
         values_of = dict(zip((s.name for s in scens), grid_values(items), strict=True))
+        for s in scens:
+            check_settings(s, scenario, {key: f"--grid {label}" for label, key, _ in items})
     else:
-        scens = file_scenarios([*scenarios, *map(Path, more)])
-    work, prepared_by = [], {}
+        files = [*scenarios, *map(Path, more)]
+        scens = file_scenarios(files)
+        scens = [overrides(s, **{"input.id_column": id_column}) for s in scens]
+        for s, f in zip(scens, files, strict=True):
+            check_settings(s, f)
+    work, prepared_by, warnings = [], {}, []
     for s in scens:
         # scoring and validation may differ by scenario; prepare each variant once
         variant = json.dumps([_section(s, k) for k in ("input", "validation", "scoring")])
         if variant not in prepared_by:
-            prepared_by[variant] = prepare(units, s, province, assume_crs, {}).units
+            prepared = prepare(units, s, province, assume_crs, {})
+            prepared_by[variant] = prepared.units
+            warnings.extend(w for w in prepared.warnings if w not in warnings)
         work.append((s, prepared_by[variant]))
     parts = run_on.parts(work, report=False)
-    facts = {**run_on.facts(), "province": province}
+    facts = {**run_on.facts(), "province": province, "warnings": warnings}
     with atomic_output_dir(out_dir, force) as tmp, err.status("writing the comparison ..."):
         write_sweep(tmp, scens, parts, values_of, facts)
     _print_comparison(out_dir / "comparison.csv")

@@ -5,7 +5,8 @@ Exit codes
 0   success (warnings may have been printed)
 1   internal error: a bug, including a plan the verifier rejected
 2   bad input: unreadable or invalid layer, raster, scenario file or option
-3   the output folder exists and is not empty; pass ``--force`` to replace it
+3   the output folder exists and is not empty; ``--force`` replaces it only when it
+    holds an earlier ps-bundler output and nothing else
 4   a solver failed to return any answer
 5   partly done: some provinces or scenarios of a national run or sweep failed;
     the others were written, and ``provinces.csv`` says what failed and why

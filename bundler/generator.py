@@ -11,7 +11,19 @@ to bundling (see ``docs/domain.md``, "Data: PS permit layers"):
   that ``shapely.make_valid`` repairs;
 * the ministry's field names and raw scheme codes, plus the canonical
   optional columns (forest cover 2010/2020, peat, mangrove, readiness);
-* the World Cylindrical Equal Area CRS (ESRI:54034) of many real exports.
+* the keys of real exports: ``OBJECTID`` (1..n in file order) is the only
+  unique one; ``PS_ID`` is no permit key but a text code of the regency
+  (``KODE_KAB``) plus a two-digit sequence (``"160101"``), shared by about 1.4
+  permits on average, and ``"0"`` for about 20% of the permits (a real
+  one-province export has 83 distinct values for 155 permits); ``NO_SK`` repeats
+  for about 3% of the permits (one decree, same date, for two permits);
+* ``TGL_SK`` a date (``datetime64``), written as a date field;
+* decreed areas (``LUAS_SK``) within a few percent of the polygon's, except
+  ~2% off by 10-60% and about one permit in 250 whose polygon is about 3.5-6
+  times its decreed area (a real one: 1,398 ha drawn, 255 ha decreed);
+* ``POLYGON Z`` / ``MULTIPOLYGON Z`` geometries (z = 0), as exported;
+* the World Cylindrical Equal Area CRS (ESRI:54034) of many real exports, or
+  WGS84 (EPSG:4326) on request.
 
 How the geometry is built, in one Lambert azimuthal equal-area CRS centred on
 the chosen provinces: in each province, landscape (cluster) centres are drawn
@@ -25,7 +37,8 @@ which opens a gap of tens to hundreds of metres. Every step keeps a unit inside
 its own (convex) cell, so no overlap arises except the few made on purpose, in
 any province or across provinces. Long edges are densified on a grid shared by
 collinear edges (a partly shared border bends the same way on both sides once
-projected) and the result is projected to ESRI:54034.
+projected) and the result is projected to ESRI:54034, where the invalid rings
+are made; a WGS84 layer is that one with its vertices projected to EPSG:4326.
 
 All randomness comes from :func:`numpy.random.default_rng` streams seeded with
 ``(seed, province code)`` and ``(seed, 0)``: the same arguments give a
@@ -46,6 +59,7 @@ from typing import NamedTuple
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
@@ -53,6 +67,8 @@ from scipy.spatial import cKDTree
 from bundler.outputs import atomic_write_file
 
 OUTPUT_CRS = "ESRI:54034"
+# CRSs generate_units can write: ESRI:54034 (the default) or WGS84
+CRS_CHOICES: tuple[str, ...] = (OUTPUT_CRS, "EPSG:4326")
 
 
 class Province(NamedTuple):
@@ -116,7 +132,7 @@ PROVINCE_ORDER: tuple[str, ...] = (
 )  # fmt: skip
 
 COLUMNS: tuple[str, ...] = (
-    "PS_ID", "SKEMA", "LEMBAGA", "NO_SK", "TGL_SK", "KODE_PROV", "NAMA_PROV",
+    "OBJECTID", "PS_ID", "SKEMA", "LEMBAGA", "NO_SK", "TGL_SK", "KODE_PROV", "NAMA_PROV",
     "KODE_KAB", "NAMA_KAB", "NAMA_KEC", "NAMA_DESA", "LUAS_SK", "Luas_HK", "LUAS_HL",
     "LUAS_HPT", "LUAS_HP", "LUAS_HPK", "Jml_KK", "forest_ha_2010", "forest_ha_2020",
     "peat_ha", "mangrove_ha", "facilitator", "kups_class", "landscape_id",
@@ -252,9 +268,17 @@ _SIGMA_UNIT = 0.25  # spread of unit sizes inside one landscape
 _BIG_LONE = 0.05  # share of lone units drawn from the tail of very large permits
 _MAX_HA = 14_500.0  # largest permit
 _BLOB_VERTICES = 48
+_PS_ID_ZERO = 0.2  # share of permits whose PS_ID is "0"
+_PS_ID_SHARE = 1.4  # permits per non-zero PS_ID code, on average
+_NO_SK_REPEAT = 0.03  # share of permits that repeat another permit's decree
+_OVERSIZE = 0.004  # share of permits whose polygon is several times the decreed area
+_OVERSIZE_FACTOR = (3.5, 6.0)
+_FUNCTION_COLUMNS = ("Luas_HK", "LUAS_HL", "LUAS_HPT", "LUAS_HP", "LUAS_HPK")
 
 
-def generate_units(n_units: int, seed: int, n_provinces: int = 1) -> gpd.GeoDataFrame:
+def generate_units(
+    n_units: int, seed: int, n_provinces: int = 1, crs: str = OUTPUT_CRS
+) -> gpd.GeoDataFrame:
     """Generate a synthetic PS permit layer in the ministry's schema.
 
     Parameters
@@ -262,41 +286,56 @@ def generate_units(n_units: int, seed: int, n_provinces: int = 1) -> gpd.GeoData
     n_units : int
         Number of permits (rows), at least 1.
     seed : int
-        Random seed. The same ``(n_units, seed, n_provinces)`` always gives a
-        bitwise-identical layer; a different seed gives a different one.
+        Random seed. The same ``(n_units, seed, n_provinces, crs)`` always
+        gives a bitwise-identical layer; a different seed gives a different one.
     n_provinces : int, default 1
         Use the first ``n_provinces`` of :data:`PROVINCE_ORDER` (1-38). Units
         are shared among them by an assumed weight of each province's PS
         programme, with at least one unit each when ``n_units`` allows.
+    crs : {"ESRI:54034", "EPSG:4326"}, default "ESRI:54034"
+        CRS of the layer: World Cylindrical Equal Area, like many ministry
+        exports, or WGS84 longitude/latitude. Only the coordinates differ: the
+        EPSG:4326 layer is the ESRI:54034 one with every vertex projected.
 
     Returns
     -------
     geopandas.GeoDataFrame
         One row per permit with the columns of :data:`COLUMNS` (ministry names
-        ``PS_ID`` ... ``Jml_KK`` plus ``forest_ha_2010``, ``forest_ha_2020``,
+        ``OBJECTID`` ... ``Jml_KK`` plus ``forest_ha_2010``, ``forest_ha_2020``,
         ``peat_ha``, ``mangrove_ha``, ``facilitator``, ``kups_class`` and
-        ``landscape_id``), Polygon and MultiPolygon geometries (a few of them
-        deliberately invalid or overlapping a neighbour), in ESRI:54034, sorted
-        by ``PS_ID``.
+        ``landscape_id``), Polygon Z and MultiPolygon Z geometries with z = 0 (a
+        few of them deliberately invalid or overlapping a neighbour), in
+        ``crs``. Rows are in ``OBJECTID`` order (1..n): by province code, and
+        in an arbitrary but fixed order within a province.
 
     Raises
     ------
     ValueError
-        When ``n_units < 1`` or ``n_provinces`` is outside 1-38.
+        When ``n_units < 1``, ``n_provinces`` is outside 1-38 or ``crs`` is not
+        one of :data:`CRS_CHOICES`.
 
     Notes
     -----
     About 1.5 s for 11,000 units and 15-20 s for 100,000 on one core; see the
     module docstring for the construction. ``LUAS_SK`` follows the polygon area
     within a few percent, except about 2% of units that are off by more than
-    10%, as in real layers. About 2% of the geometries are invalid (a twisted
-    pair of vertices or a spike) and about 1-2% of units overlap a neighbour.
+    10% and about one in 250 (at least one from 20 units) whose polygon is
+    about 3.5-6 times its decreed area, as in real layers. About 2% of the geometries
+    are invalid (a twisted pair of vertices or a spike) and about 1-2% of units
+    overlap a neighbour.
+
+    As in real exports, only ``OBJECTID`` is a key: ``PS_ID`` is ``"0"`` for
+    about 20% of the permits and otherwise ``KODE_KAB`` plus a two-digit
+    sequence shared by neighbouring permits of one regency (up to 99 codes per
+    regency, so very large layers share more); ``NO_SK`` and ``TGL_SK`` repeat
+    another permit's decree for about 3% of the permits. ``TGL_SK`` is
+    ``datetime64[ms]`` (midnight), which :func:`write_layer` writes as a date.
 
     Examples
     --------
     >>> gdf = generate_units(50, seed=1)
-    >>> len(gdf), gdf.crs.to_string()
-    (50, 'ESRI:54034')
+    >>> len(gdf), gdf.crs.to_string(), gdf["OBJECTID"].is_unique, bool(gdf.has_z.all())
+    (50, 'ESRI:54034', True, True)
     """
     n_units, seed = int(n_units), int(seed)
     if seed < 0:
@@ -305,6 +344,9 @@ def generate_units(n_units: int, seed: int, n_provinces: int = 1) -> gpd.GeoData
         raise ValueError(f"n_units must be at least 1, got {n_units}")
     if not 1 <= n_provinces <= len(PROVINCE_ORDER):
         raise ValueError(f"n_provinces must be between 1 and {len(PROVINCE_ORDER)}")
+    out_crs = str(crs).strip().upper()
+    if out_crs not in CRS_CHOICES:
+        raise ValueError(f"crs must be one of {', '.join(CRS_CHOICES)}, got {crs!r}")
     codes = list(PROVINCE_ORDER[:n_provinces])
     weights = np.array([_WEIGHT[c] for c in codes])
     counts = _allocate(n_units, weights, at_least_one=True)
@@ -316,10 +358,10 @@ def generate_units(n_units: int, seed: int, n_provinces: int = 1) -> gpd.GeoData
     provs = [_BY_CODE[c] for c, k in zip(codes, counts, strict=True) if k > 0]
     lon0 = float(np.mean([p.lon for p in provs]))
     lat0 = float(np.mean([p.lat for p in provs]))
-    crs = CRS.from_proj4(
+    laea = CRS.from_proj4(
         f"+proj=laea +lat_0={lat0:.4f} +lon_0={lon0:.4f} +x_0=0 +y_0=0 +datum=WGS84 +units=m"
     )
-    to_xy = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    to_xy = Transformer.from_crs("EPSG:4326", laea, always_xy=True)
     plans = []
     for code, k in zip(codes, counts, strict=True):
         if k == 0:
@@ -339,7 +381,7 @@ def generate_units(n_units: int, seed: int, n_provinces: int = 1) -> gpd.GeoData
         np.concatenate([p.rank for p in plans]),
         shape_rng,
     )
-    geoms, area_ha = _finish(geoms, crs)
+    geoms, area_ha = _finish(geoms, laea)
     geoms = _make_invalid(geoms, shape_rng)
 
     frames = []
@@ -354,8 +396,17 @@ def generate_units(n_units: int, seed: int, n_provinces: int = 1) -> gpd.GeoData
         start += n
         iad_next += used
     gdf = pd.concat(frames, ignore_index=True)
-    gdf = gdf.sort_values("PS_ID", kind="stable").reset_index(drop=True)
-    return gpd.GeoDataFrame(gdf, geometry="geometry", crs=OUTPUT_CRS)
+    _oversize(gdf, area_ha, shape_rng)
+    # file order: by province, shuffled within one (the order of the former
+    # PS-<province>-<number> ids); OBJECTID numbers the rows in that order
+    gdf = gdf.sort_values(["KODE_PROV", "_order"], kind="stable").reset_index(drop=True)
+    gdf = gdf.drop(columns="_order")
+    gdf.insert(0, "OBJECTID", np.arange(1, len(gdf) + 1, dtype=np.int64))
+    geoms = gdf["geometry"].to_numpy()
+    if out_crs != OUTPUT_CRS:
+        geoms = _reproject(geoms, OUTPUT_CRS, out_crs)
+    gdf["geometry"] = shapely.force_3d(geoms, 0.0)
+    return gpd.GeoDataFrame(gdf, geometry="geometry", crs=out_crs)
 
 
 def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike) -> None:
@@ -385,6 +436,11 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike) -> None:
     ``KELAS_KUPS`` and ``ID_LANSKAP``, and the other long names are shortened
     (``forest_ha_2010`` -> ``FOREST2010``, ``forest_ha_2020`` -> ``FOREST2020``,
     ``mangrove_ha`` -> ``MANGROVE``).
+
+    A datetime column whose values are all dates (midnight, such as
+    ``TGL_SK``) is written as a date field in GeoPackage, Shapefile and
+    GeoJSON (FlatGeobuf has only date-times; GeoParquet keeps the timestamp);
+    GDAL reads it back as ``datetime64``. Z coordinates are written as they are.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -392,9 +448,11 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike) -> None:
         atomic_write_file(path, lambda p: gdf.to_parquet(p))
     elif suffix in (".gpkg", ".geojson", ".json", ".fgb"):
         driver = {".gpkg": "GPKG", ".fgb": "FlatGeobuf"}.get(suffix, "GeoJSON")
+        frame, options = _with_dates(gdf)
         # the layer is named after the final file, not the temporary one
         atomic_write_file(
-            path, lambda p: gdf.to_file(p, driver=driver, layer=path.stem, engine="pyogrio")
+            path,
+            lambda p: frame.to_file(p, driver=driver, layer=path.stem, engine="pyogrio", **options),
         )
     elif suffix == ".shp":
         _write_shapefile(gdf, path)
@@ -414,15 +472,38 @@ _SHAPEFILE_NAMES = {
 }
 
 
+def _with_dates(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict]:
+    """The layer with its date-only datetime columns as Arrow dates, and the write options.
+
+    pyogrio writes ``datetime64`` as a date-time field (a text field in a
+    Shapefile); through Arrow a ``date32`` column becomes a real date field.
+    A layer without such a column is returned as it is, for the usual path.
+    """
+    dates = [
+        col
+        for col in gdf.columns
+        if col != gdf.geometry.name
+        and pd.api.types.is_datetime64_dtype(gdf[col].dtype)
+        and (gdf[col].dropna() == gdf[col].dropna().dt.normalize()).all()
+    ]
+    if not dates:
+        return gdf, {}
+    out = gdf.copy()
+    for col in dates:
+        out[col] = out[col].astype(pd.ArrowDtype(pa.date32()))
+    return out, {"use_arrow": True}
+
+
 def _write_shapefile(gdf: gpd.GeoDataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     out = gdf.rename(columns=_SHAPEFILE_NAMES)
     if "PENDAMPING" in out.columns:
         # the dBASE logical type round-trips poorly; 0/1 is read back as a flag
         out["PENDAMPING"] = out["PENDAMPING"].astype(int)
+    out, options = _with_dates(out)
     scratch = Path(tempfile.mkdtemp(prefix=f".{path.stem}.partial-", dir=path.parent))
     try:
-        out.to_file(scratch / path.name, driver="ESRI Shapefile", engine="pyogrio")
+        out.to_file(scratch / path.name, driver="ESRI Shapefile", engine="pyogrio", **options)
         files = sorted(scratch.iterdir(), key=lambda p: p.suffix.lower() == ".shp")
         for f in files:
             os.replace(f, path.with_suffix(f.suffix))
@@ -854,9 +935,8 @@ def _attributes(
     prov, rng, cl, scheme, seeds = plan.prov, plan.rng, plan.cl, plan.scheme, plan.seeds
     region = _REGIONS[prov.kind]
     n, n_cl = len(cl), len(plan.sizes)
-    # ---- ids and decrees
-    seq = rng.permutation(n) + 1 + int(rng.integers(0, 50))
-    ps_id = np.char.add(f"PS-{prov.code}-", np.char.zfill(seq.astype(str), 6))
+    # ---- file order (PS_ID comes last, from the regencies) and decrees
+    order = rng.permutation(n) + 1 + int(rng.integers(0, 50))
     long_form = rng.random() * 0.7 + 0.2  # provinces differ in how they write codes
     use_long = rng.random(n) < long_form
     raw = np.empty(n, dtype=object)
@@ -876,7 +956,10 @@ def _attributes(
     )
     month = rng.integers(1, 13, n)
     day = rng.integers(1, 29, n)
-    tgl = [f"{y}-{mo:02d}-{d:02d}" for y, mo, d in zip(year, month, day, strict=True)]
+    tgl = np.array(
+        [f"{y}-{mo:02d}-{d:02d}" for y, mo, d in zip(year, month, day, strict=True)],
+        dtype="datetime64[D]",
+    ).astype("datetime64[ms]")
     num = rng.integers(1000, 9999, n)
     no_sk = [
         f"SK.{k}/Menhut-II/{y}" if y < 2015 else f"SK.{k}/MENLHK-PSKL/PKPS/PSL.0/{mo}/{y}"
@@ -942,18 +1025,17 @@ def _attributes(
     facilitator = rng.random(n) < plan.facilitator[cl]
     kups = np.where(rng.random(n) < 0.35, "", _KUPS[rng.choice(4, n, p=[0.5, 0.32, 0.14, 0.04])])
 
+    kode_kab = np.char.add(prov.code, np.char.zfill((kab + 1).astype(str), 2)).astype(object)
     frame = pd.DataFrame(
         {
-            "PS_ID": ps_id.astype(object),
+            "PS_ID": "",  # filled below
             "SKEMA": raw,
             "LEMBAGA": lembaga,
             "NO_SK": np.array(no_sk, dtype=object),
-            "TGL_SK": np.array(tgl, dtype=object),
+            "TGL_SK": tgl,
             "KODE_PROV": prov.code,
             "NAMA_PROV": prov.name.upper(),
-            "KODE_KAB": np.char.add(prov.code, np.char.zfill((kab + 1).astype(str), 2)).astype(
-                object
-            ),
+            "KODE_KAB": kode_kab,
             "NAMA_KAB": kab_names[kab].astype(object),
             "NAMA_KEC": kec.astype(object),
             "NAMA_DESA": desa.astype(object),
@@ -988,4 +1070,95 @@ def _attributes(
         # programmes bring facilitators to their landscapes
         frame["facilitator"] = frame["facilitator"].to_numpy() | (hit & (rng.random(n) < 0.5))
     frame["landscape_id"] = iad
+    # ---- the keys of real exports: PS_ID no key, a few decrees shared
+    frame["PS_ID"] = _ps_ids(kode_kab, cl, rng)
+    _share_decrees(frame, kode_kab, rng)
+    frame["_order"] = order
     return frame, used
+
+
+def _ps_ids(kode_kab: np.ndarray, cl: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``PS_ID`` as in real exports: ``"0"`` or regency code + two-digit sequence, shared.
+
+    About ``_PS_ID_ZERO`` of the permits get ``"0"``. The others, taken per
+    regency in landscape order, are cut into runs of neighbouring permits at
+    random places, ``_PS_ID_SHARE`` permits per run on average (at most 99 runs
+    in a regency); run ``k`` is ``KODE_KAB`` followed by ``k`` on two digits.
+    """
+    n = len(kode_kab)
+    ids = np.full(n, "0", dtype=object)
+    coded = rng.random(n) >= _PS_ID_ZERO
+    kab = np.unique(kode_kab.astype(str), return_inverse=True)[1]
+    order = np.lexsort((rng.random(n), cl, kab))
+    order = order[coded[order]]
+    if len(order) == 0:
+        return ids
+    kabs = kode_kab[order]
+    starts = np.flatnonzero(np.r_[True, kab[order][1:] != kab[order][:-1]])
+    for start, end in zip(starts, [*starts[1:], len(order)], strict=True):
+        m = int(end - start)
+        runs = int(np.clip(round(m / _PS_ID_SHARE), 1, min(m, 99)))
+        first = np.zeros(m, dtype=np.int64)
+        first[rng.choice(np.arange(1, m), runs - 1, replace=False)] = 1
+        run = np.cumsum(first) + 1
+        ids[order[start:end]] = [f"{kabs[start]}{k:02d}" for k in run]
+    return ids
+
+
+def _share_decrees(frame: pd.DataFrame, kode_kab: np.ndarray, rng: np.random.Generator) -> None:
+    """Give about ``_NO_SK_REPEAT`` of the permits another permit's decree (number and date).
+
+    The other permit is in the same regency when one is free; a permit that
+    passes its decree on keeps it. A number drawn twice by chance is one decree
+    too: all its permits get the date of the first.
+    """
+    n = len(frame)
+    k = round(_NO_SK_REPEAT * n) if n >= 2 else 0
+    copies = rng.choice(n, k, replace=False)
+    free = np.ones(n, dtype=bool)
+    free[copies] = False
+    source = np.empty(k, dtype=np.int64)
+    for j, i in enumerate(copies):
+        pool = np.flatnonzero(free & (kode_kab == kode_kab[i]))
+        if len(pool) == 0:
+            pool = np.flatnonzero(free)
+        source[j] = pool[rng.integers(0, len(pool))]
+    for col in ("NO_SK", "TGL_SK"):
+        values = frame[col].to_numpy().copy()
+        values[copies] = values[source]
+        frame[col] = values
+    frame["TGL_SK"] = frame.groupby("NO_SK", sort=False)["TGL_SK"].transform("first")
+
+
+def _oversize(frame: pd.DataFrame, area_ha: np.ndarray, rng: np.random.Generator) -> None:
+    """Make about ``_OVERSIZE`` of the permits' polygons several times their decreed area.
+
+    As in the real export where a 1,398 ha polygon carries a 255 ha decree:
+    ``LUAS_SK`` and the forest-function areas are divided by a factor of 3.5-6
+    and households scaled with them. Only permits of 300 ha or more whose
+    decreed area was within 5% of the polygon's are picked, so the polygon ends
+    up 3.3-6.3 times the decree.
+    """
+    luas = frame["LUAS_SK"].to_numpy()
+    close = np.abs(luas / area_ha - 1) <= 0.05
+    eligible = np.flatnonzero(close & (area_ha >= 300.0))
+    k = min(len(eligible), _count(len(frame), _OVERSIZE))
+    if k == 0:
+        return
+    pick = np.sort(rng.choice(eligible, k, replace=False))
+    factor = rng.uniform(*_OVERSIZE_FACTOR, k)
+    frame.loc[pick, "LUAS_SK"] = np.round(luas[pick] / factor, 2)
+    for col in _FUNCTION_COLUMNS:
+        frame.loc[pick, col] = np.round(frame.loc[pick, col].to_numpy() / factor, 2)
+    households = frame.loc[pick, "Jml_KK"].to_numpy() / factor
+    frame.loc[pick, "Jml_KK"] = np.maximum(5, np.round(households)).astype(np.int64)
+
+
+def _reproject(geoms: np.ndarray, src: str, dst: str) -> np.ndarray:
+    """The geometries with every vertex projected from ``src`` to ``dst`` (x = longitude)."""
+    transformer = Transformer.from_crs(src, dst, always_xy=True)
+
+    def project(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+
+    return shapely.transform(geoms, project)

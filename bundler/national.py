@@ -38,6 +38,7 @@ PROVINCE_COLUMNS = [
     "npv_usd",
     "termination",
     "gap",
+    "abs_gap",
     "runtime_s",
     "error",
 ]
@@ -250,7 +251,8 @@ def national_layers(
         ids = got["unit_id"].astype(str).to_numpy()
         unit_bundle[ids] = got["bundle_id"].fillna("").astype(str).to_numpy()
         reason[ids] = got["reason"].fillna("").astype(str).to_numpy()
-        b = gpd.read_file(gpkg, layer="bundles")
+        # provinces are written in the input's CRS; the merge works in the units' CRS
+        b = gpd.read_file(gpkg, layer="bundles").to_crs(units.crs)
         if len(b):
             bundle_frames.append(b.assign(province_code=p.code))
     layer = units.copy()

@@ -10,6 +10,7 @@ import geopandas as gpd
 import pandas as pd
 
 from bundler import __version__
+from bundler.gaps import format_gap
 from bundler.national import (
     Part,
     concat_csv,
@@ -19,6 +20,7 @@ from bundler.national import (
     overall_termination,
     provinces_table,
 )
+from bundler.outputs import write_layers
 from bundler.plan_outputs import json_default, package_versions
 from bundler.potential_tables import potential_by_intervention, potential_by_scheme
 from bundler.scenario import Scenario, to_dict
@@ -76,9 +78,7 @@ def write_national(
     by_scheme.to_csv(folder / "potential_by_scheme.csv", float_format="%.4f")
 
     unit_layer, bundle_layer = national_layers(units, parts)
-    gpkg = folder / "plan.gpkg"
-    unit_layer.to_file(gpkg, layer="units", driver="GPKG")
-    bundle_layer.to_file(gpkg, layer="bundles", driver="GPKG", mode="a")
+    write_layers(folder / "plan.gpkg", {"units": unit_layer, "bundles": bundle_layer}, units)
 
     failed = [p for p in parts if p.status == "failed"]
     run = {
@@ -123,7 +123,7 @@ def write_national(
         unit_layer,
         bundle_layer,
         {
-            "Provinces": provinces,
+            "Provinces": provinces.assign(gap=[_shown_gap(p.summary) for p in parts]),
             "National priority list": priority.drop(columns=["why"], errors="ignore"),
             "Potential by intervention (MtCO2e/yr, all units)": by_int.reset_index(),
             "Potential by scheme (MtCO2e/yr, all units)": by_scheme.reset_index(),
@@ -132,3 +132,8 @@ def write_national(
         report_facts,
     )
     return run
+
+
+def _shown_gap(summary: dict) -> str:
+    """A province's gap for the report: a percentage, "undefined (...)" or "-"."""
+    return format_gap(summary.get("objective"), summary.get("bound"))

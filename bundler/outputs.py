@@ -3,23 +3,142 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import geopandas as gpd
+
 from bundler.errors import InputError, OutputExistsError
+
+RUN_FILE = "run.json"
+# how many foreign file names an error message lists before "and N more"
+_SHOWN = 5
+
+
+def output_files(folder: Path) -> list[str]:
+    """Every file under ``folder``, as sorted relative POSIX paths.
+
+    Sub-folders are walked, not listed; a symbolic link (even to a folder) and
+    any other entry that is not a real folder counts as a file.
+    """
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        here = Path(dirpath)
+        links = [d for d in dirnames if (here / d).is_symlink()]
+        found += [(here / name).relative_to(folder).as_posix() for name in filenames + links]
+    return sorted(found)
+
+
+# key in a unit table's ``attrs``: the CRS of the file it was read from (WKT)
+SOURCE_CRS = "source_crs"
+
+
+def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame], like: gpd.GeoDataFrame) -> None:
+    """Write GeoPackage layers in the CRS of the input that ``like`` was read from.
+
+    Work happens in an equal-area CRS; the files go back to the input's CRS so that
+    a layer opened next to its source needs no custom projection.
+    """
+    crs = like.attrs.get(SOURCE_CRS)
+    for k, (name, layer) in enumerate(layers.items()):
+        out = layer.to_crs(crs) if crs and layer.crs is not None else layer
+        out.to_file(path, layer=name, driver="GPKG", mode="w" if k == 0 else "a")
 
 
 def check_output_dir(out: Path, force: bool) -> None:
-    """Refuse a non-empty output folder unless ``force``; refuse a file in its place."""
+    """Refuse ``out`` unless it is absent, empty, or (with ``force``) an earlier output.
+
+    ``--force`` replaces a folder only when it holds an earlier ps-bundler output:
+    a readable ``run.json`` whose object has a ``"ps_bundler"`` key and, when it
+    has a ``"files"`` list (written by :func:`atomic_output_dir`), no file in the
+    folder that is not on that list. A ``run.json`` without ``"files"`` (an older
+    version's output) is accepted on its ``"ps_bundler"`` key alone.
+
+    Raises
+    ------
+    InputError
+        ``out`` exists and is not a folder.
+    OutputExistsError
+        ``out`` is a non-empty folder and either ``force`` is false or the
+        folder holds files ps-bundler did not write. Nothing is touched.
+    """
+    out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not force:
         raise OutputExistsError(
-            f"{out}: folder exists and is not empty; pass --force to replace its contents"
+            f"{out}: folder exists and is not empty; pass --force to replace an earlier "
+            "ps-bundler output there"
         )
+    refusal = _not_replaceable(out)
+    if refusal is not None:
+        why, foreign = refusal
+        names = ", ".join(foreign[:_SHOWN])
+        if len(foreign) > _SHOWN:
+            names += f" and {len(foreign) - _SHOWN} more"
+        raise OutputExistsError(
+            f"{out}: --force refused, the folder is not just an earlier ps-bundler output: "
+            f"{why}. Files ps-bundler did not write: {names}. --force replaces only an "
+            "earlier ps-bundler output, never a folder with other files; nothing was "
+            "touched. Choose another --out, or move those files out of the folder and run "
+            "again."
+        )
+
+
+def _not_replaceable(out: Path) -> tuple[str, list[str]] | None:
+    """``None`` when ``out`` is an earlier ps-bundler output, else why not and which files.
+
+    The files are those ps-bundler did not write: every file in the folder when
+    it holds no ``run.json`` of ps-bundler, else those missing from its ``"files"``.
+    """
+    record = out / RUN_FILE
+    if not record.is_file():
+        return f"it has no {RUN_FILE} of ps-bundler", output_files(out)
+    try:
+        facts = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return f"its {RUN_FILE} is unreadable or not valid JSON", output_files(out)
+    if not isinstance(facts, dict) or "ps_bundler" not in facts:
+        return f'its {RUN_FILE} has no "ps_bundler" key', output_files(out)
+    if "files" not in facts:
+        return None  # an older version's output: it did not list its files
+    written = facts["files"]
+    if not isinstance(written, list) or not all(isinstance(f, str) for f in written):
+        return f'the "files" entry of its {RUN_FILE} is not a list of names', output_files(out)
+    listed = set(written) | {RUN_FILE}
+    foreign = [f for f in output_files(out) if f not in listed]
+    if not foreign:
+        return None
+    return f"its {RUN_FILE} does not list every file in it", foreign
+
+
+def record_output_files(folder: Path) -> None:
+    """List every file under ``folder`` in its ``run.json`` under ``"files"``.
+
+    A ``run.json`` the run wrote keeps its facts and formatting (indent 2, a
+    final newline) and gains ``"files"``; a run that wrote none gets a minimal
+    one. The list leaves out ``run.json`` itself. This is what lets a later
+    ``--force`` tell ps-bundler's files from anybody else's.
+    """
+    from bundler import __version__
+
+    record = folder / RUN_FILE
+    files = [f for f in output_files(folder) if f != RUN_FILE]
+    if record.exists():
+        facts = json.loads(record.read_text(encoding="utf-8"))
+        if not isinstance(facts, dict):
+            raise TypeError(f"{record}: run facts are not a JSON object")
+        facts.setdefault("ps_bundler", __version__)
+    else:
+        facts = {"ps_bundler": __version__}
+    facts["files"] = files
+    record.write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
 
 
 @contextlib.contextmanager
@@ -30,13 +149,16 @@ def atomic_output_dir(out: str | Path, force: bool = False) -> Iterator[Path]:
     rename is atomic). If the block raises, or the process is killed, ``out``
     keeps its previous contents (or stays absent) and the scratch folder is
     removed (or, after a kill, left as a hidden ``.<name>.partial-*`` folder).
+    When the block succeeds, the files it wrote are listed in ``run.json``
+    (:func:`record_output_files`) before the folder is moved into place.
 
     Parameters
     ----------
     out : str or Path
         The final output folder.
     force : bool
-        Replace a non-empty ``out``.
+        Replace a non-empty ``out`` that holds an earlier ps-bundler output
+        (see :func:`check_output_dir`).
 
     Yields
     ------
@@ -49,6 +171,7 @@ def atomic_output_dir(out: str | Path, force: bool = False) -> Iterator[Path]:
     scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         yield scratch
+        record_output_files(scratch)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise

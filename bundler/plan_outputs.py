@@ -12,8 +12,10 @@ import geopandas as gpd
 import pandas as pd
 
 from bundler import __version__
+from bundler.outputs import write_layers
 from bundler.planning import Plan
 from bundler.scenario import Scenario, to_dict
+from solvers.base import absolute_gap
 
 PACKAGES = (
     "ps-bundler",
@@ -143,9 +145,7 @@ def write_plan(
     bundle_layer = bundles_layer(units, plan.bundles)
     bundle_layer["start_year"] = bundle_layer["bundle_id"].map(order["start_year"]).astype(str)
     bundle_layer["priority_rank"] = bundle_layer["bundle_id"].map(order["rank"]).astype("Int64")
-    gpkg = folder / "plan.gpkg"
-    unit_layer.to_file(gpkg, layer="units", driver="GPKG")
-    bundle_layer.to_file(gpkg, layer="bundles", driver="GPKG", mode="a")
+    write_layers(folder / "plan.gpkg", {"units": unit_layer, "bundles": bundle_layer}, units)
     csv = table.assign(unit_ids=table["unit_ids"].map(";".join))
     csv.to_csv(folder / "bundles.csv", index=False, float_format="%.4f")
     est.summary.to_csv(folder / "estimates.csv", index=False, float_format="%.4f")
@@ -162,6 +162,7 @@ def write_plan(
         "objective": plan.objective,
         "bound": plan.bound,
         "gap": plan.gap,
+        "abs_gap": absolute_gap(plan.objective, plan.bound),
         "runtime_s": round(plan.runtime_s, 3),
         "max_cost_per_tco2e": plan.max_cost_per_tco2e,
         "n_units": len(units),
@@ -175,6 +176,7 @@ def write_plan(
                 "objective": r.objective,
                 "bound": r.bound,
                 "gap": r.gap,
+                "abs_gap": absolute_gap(r.objective, r.bound),
                 "runtime_s": round(r.runtime_s, 3),
                 "rounds": r.iterations,
             }

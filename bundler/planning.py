@@ -23,9 +23,14 @@ from bundler.errors import InputError, SolverError
 from bundler.problem_builder import (
     REASON_NOT_CHOSEN,
     REASON_NOT_CHOSEN_MAXP,
+    REASON_NOT_COST_EFFICIENT,
+    REASON_UNDECIDED_HEURISTIC,
+    REASON_UNDECIDED_TIME,
     build_problems,
 )
 from bundler.scenario import Scenario
+from bundler.settings_check import check_settings
+from bundler.unit_ids import SOURCE_KEYS
 from bundler.verify import verify_plan
 from solvers.api import HEURISTIC, solve_bundling
 from solvers.base import SolveParams, Termination, relative_gap
@@ -121,12 +126,14 @@ def plan_bundles(
     Raises
     ------
     InputError
-        When locked-in units cannot be in any bundle that meets the rules.
+        When settings contradict each other (a minimum area above the maximum), or
+        locked-in units cannot be in any bundle that meets the rules.
     SolverError
         When the backend fails on a component without any answer.
     VerificationError
         When the plan breaks a rule (a bug).
     """
+    check_settings(scenario)
     t0 = time.perf_counter()
     params = params or SolveParams()
     objective = objective or scenario.bundling.objective
@@ -185,12 +192,11 @@ def plan_bundles(
         pset.max_cost_per_tco2e,
     )
     bundles, unit_bundle = _bundle_table(units, bundle_units, scenario)
-    for p_members in pset.members:
-        for i in p_members:
+    for k, (_, res) in zip(order, results, strict=True):
+        why = _unselected_reason(res, objective)
+        for i in pset.members[k]:
             if unit_bundle.iloc[i] == "":
-                reasons[int(i)] = (
-                    REASON_NOT_CHOSEN_MAXP if objective == "max-p" else REASON_NOT_CHOSEN
-                )
+                reasons[int(i)] = why
     unit_reason = pd.Series([reasons.get(i, "") for i in range(len(units))], index=units.index)
     term, obj, bound = _aggregate(results)
     explanation = ""
@@ -249,6 +255,17 @@ def _solve_component(problem, solver, params, budget, scenario):
     )
 
 
+def _unselected_reason(res, objective: str) -> str:
+    """Why the unselected units of one solved group are out: only what the result proves."""
+    if objective == "max-p":
+        return REASON_NOT_CHOSEN_MAXP
+    if res.termination == Termination.OPTIMAL:
+        return REASON_NOT_CHOSEN if res.bundles else REASON_NOT_COST_EFFICIENT
+    if res.solver == HEURISTIC:
+        return REASON_UNDECIDED_HEURISTIC
+    return REASON_UNDECIDED_TIME
+
+
 def _aggregate(results):
     if not results:
         return Termination.OPTIMAL, 0.0, 0.0
@@ -271,6 +288,7 @@ def _bundle_table(units, bundle_units, scenario):
     rows = []
     unit_bundle = pd.Series([""] * len(units), index=units.index, dtype=object)
     geoms = units.geometry.values
+    keys = [k for k in SOURCE_KEYS if k in units.columns]
     width = max(3, len(str(len(bundle_units))))
     for k, idx in enumerate(bundle_units, start=1):
         bid = f"B{k:0{width}d}"
@@ -296,6 +314,8 @@ def _bundle_table(units, bundle_units, scenario):
                 cost_per_tco2e=e.cost_per_tco2e,
                 main_intervention=max(shares, key=shares.get) if any(shares.values()) else "none",
             )
+        for key in keys:  # the source's own fields, to join each bundle back to the file
+            row[key] = ";".join(sub[key].astype(str))
         rows.append(row)
         unit_bundle.iloc[idx] = bid
     cols = [
@@ -308,6 +328,7 @@ def _bundle_table(units, bundle_units, scenario):
         "npv_usd",
         "cost_per_tco2e",
         "main_intervention",
+        *keys,
     ]
     frame = pd.DataFrame(rows, columns=cols)
     return frame, unit_bundle
@@ -319,7 +340,15 @@ def _explain_empty(units, pset, reasons) -> str:
         counts[r] = counts.get(r, 0) + 1
     parts = [f"{n} unit(s): {r}" for r, n in sorted(counts.items(), key=lambda kv: -kv[1])]
     need = float(np.min(pset.min_area_of_unit)) if len(units) else 0.0
-    return (
-        f"No bundle meets the rules (minimum area {need:,.0f} ha, maximum levelized cost "
-        f"{pset.max_cost_per_tco2e:.2f} USD/tCO2e). " + "; ".join(parts)
+    rules = (
+        f"(minimum area {need:,.0f} ha, maximum levelized cost "
+        f"{pset.max_cost_per_tco2e:.2f} USD/tCO2e)"
     )
+    undecided = any(r.startswith("undecided") for r in counts)
+    head = (
+        f"No bundle was found {rules}, and the search ended before it could prove that none "
+        "exists. "
+        if undecided
+        else f"No bundle meets the rules {rules}. "
+    )
+    return head + "; ".join(parts)

@@ -25,8 +25,40 @@ from solvers.problem import BundlingProblem
 REASON_LOCKED_OUT = "locked out by the scenario"
 REASON_READINESS = "readiness below the scenario's minimum"
 REASON_ISOLATED = "too isolated: its group of neighbours cannot reach the minimum area"
-REASON_NOT_CHOSEN = "not cost-efficient: no bundle that includes it pays off"
+# Why a unit of a solved group is in no bundle. Each is said only when it is true:
+# "not cost-efficient" needs a proof (the group solved to optimality with no bundle at
+# all), so a group that stopped without proof gets one of the "undecided" reasons.
+REASON_NOT_COST_EFFICIENT = (
+    "not cost-efficient: its group was solved to proven optimality and no bundle in it pays off"
+)
+REASON_NOT_CHOSEN = (
+    "not selected: its group's plan was proven optimal, and no plan that includes it is worth more"
+)
+REASON_UNDECIDED_TIME = (
+    "undecided: the search of its group stopped at the time limit before it could tell whether "
+    "a bundle with it pays off; give it more time with --time-limit"
+)
+REASON_UNDECIDED_HEURISTIC = (
+    "undecided: its group was planned by the fast heuristic alone, which proves nothing; an "
+    "exact solver (--solver highs) with more time (--time-limit) can tell whether a bundle with "
+    "it pays off (groups above bundling.exact_max_units units always use the heuristic)"
+)
 REASON_NOT_CHOSEN_MAXP = "left out of the max-p partition"
+
+
+def reason_too_small(radius_km: float, max_units: int, best_ha: float, need_ha: float) -> str:
+    """Why a group's units can be in no bundle: its limits cap every bundle below the minimum."""
+    limits = []
+    if np.isfinite(radius_km):
+        limits.append(f"within bundling.max_radius_km = {radius_km:g} km of a centre unit")
+    if max_units:
+        limits.append(f"with at most bundling.max_units = {max_units} units")
+    return (
+        "no bundle can reach the minimum area: "
+        + (" and ".join(limits) + ", " if limits else "")
+        + f"the largest bundle its group allows has {best_ha:,.0f} ha, short of the "
+        f"{need_ha:,.0f} ha minimum"
+    )
 
 
 @dataclass
@@ -152,6 +184,14 @@ def build_problems(
         else:
             candidates = _candidates(units, idx, edges, xy, out.min_area_of_unit, scenario)
             must = np.isin(ids[idx], list(locked_in))
+            best, short_of = _largest_bundle(
+                idx, candidates, area_excl, out.min_area_of_unit, rules
+            )
+            if best < short_of:
+                why = reason_too_small(rules.max_radius_km, rules.max_units, best, short_of)
+                for i in idx:
+                    out.reasons[int(i)] = why
+                continue
         out.problems.append(
             BundlingProblem(
                 unit_ids=tuple(ids[idx]),
@@ -190,6 +230,29 @@ def _up(values: np.ndarray, per_unit: int) -> np.ndarray:
 def _down(values: np.ndarray, per_unit: int) -> np.ndarray:
     """Round down to multiples of ``1 / per_unit``."""
     return np.floor(np.asarray(values, float) * per_unit + 1e-9) / per_unit
+
+
+def _largest_bundle(idx, candidates, area_excl, min_area, rules) -> tuple[float, float]:
+    """The largest area any bundle of a group may reach, and the minimum it falls short of.
+
+    A bundle rooted at ``r`` holds only ``r``'s candidates, at most ``max_units`` of
+    them, so the sum of its ``max_units`` largest candidate areas bounds its area. When
+    no root reaches its own minimum that way, no bundle of the group can exist. Returns
+    ``(best, need)``: with ``best < need`` the group is impossible, ``need`` being the
+    smallest minimum among the roots that come closest.
+    """
+    best, need = -1.0, 0.0
+    for r, cand in enumerate(candidates):
+        if not len(cand):
+            continue
+        areas = np.sort(area_excl[idx[cand]])[::-1]
+        reach = float(areas[: rules.max_units].sum() if rules.max_units else areas.sum())
+        want = float(min_area[idx[r]])
+        if reach >= want:
+            return reach, want
+        if reach > best:
+            best, need = reach, want
+    return max(best, 0.0), need if best >= 0 else float(min_area[idx].min())
 
 
 def _candidates(units, idx, edges, xy, min_area, scenario) -> tuple[np.ndarray, ...]:

@@ -75,7 +75,7 @@ def plan_province(spec: ProvinceSpec, units: gpd.GeoDataFrame) -> ProvinceResult
     ProvinceResult
         ``summary`` holds ``province_code, province, n_units, n_bundles,
         units_in_bundles, area_ha, credits_tco2e_yr, npv_usd, termination,
-        objective, bound, gap, runtime_s, explanation``; ``files`` the plan
+        objective, bound, gap, abs_gap, runtime_s, explanation``; ``files`` the plan
         files of :func:`bundler.plan_outputs.write_plan`. Bundle ids carry the
         province code (``16-B03``) so they stay unique in national tables.
     """
@@ -107,6 +107,7 @@ def plan_province(spec: ProvinceSpec, units: gpd.GeoDataFrame) -> ProvinceResult
             "objective": run["objective"],
             "bound": run["bound"],
             "gap": run["gap"],
+            "abs_gap": run["abs_gap"],
             "runtime_s": run["runtime_s"],
             "explanation": plan.explanation,
         }

@@ -67,7 +67,8 @@ def canonical_columns(
     The ministry's field names (``PS_ID``, ``SKEMA``, ``LUAS_SK`` ...) are matched
     case-insensitively; canonical names pass through; ``overrides`` (from the
     scenario's ``[input.columns]``) map raw names to canonical ones and win over
-    the built-in table.
+    the built-in table: a canonical name that an override targets is taken by
+    the override alone.
 
     Parameters
     ----------
@@ -90,6 +91,9 @@ def canonical_columns(
         override names a column that is not in the layer.
     """
     overrides = dict(overrides or {})
+    # a canonical name an override targets is no longer taken by the built-in table,
+    # so naming an id column explicitly never collides with PS_ID -> unit_id
+    taken = set(overrides.values())
     lower = {c.lower(): c for c in columns}
     mapping: dict[str, str] = {}
     problems = []
@@ -103,7 +107,7 @@ def canonical_columns(
         if col in mapping:
             continue
         canon = MINISTRY_FIELDS.get(col.upper())
-        if canon is not None:
+        if canon is not None and canon not in taken:
             mapping[col] = canon
     targets: dict[str, list[str]] = {}
     for col in columns:

@@ -31,6 +31,8 @@ from matplotlib.patches import Patch
 from matplotlib.path import Path as MplPath
 from matplotlib.patheffects import withStroke
 
+from bundler.gaps import format_gap, format_relative_gap
+
 # tab20 without its two greys (which would read as "not selected"), strong
 # hues first so that the first nine bundles never share a hue.
 _TAB20_ORDER = (0, 2, 4, 6, 8, 10, 12, 16, 18, 1, 3, 5, 7, 9, 11, 13, 17, 19)
@@ -109,7 +111,9 @@ def write_report(
         ``bundle_id``, ``year``, ``credits`` (issuable tCO2e in that year).
     facts : dict
         Run facts (inputs and their sha256, scenario, solver, termination,
-        objective, bound, gap, runtime, seed, versions ...), shown as given.
+        objective, bound, gap, runtime, seed, versions ...), shown as given,
+        except ``gap``: a percentage of ``objective`` and ``bound`` (see
+        :func:`bundler.gaps.format_gap`), or "undefined ..." when the objective is 0.
         ``carbon_price_usd`` is drawn on the cost curve; ``explanation`` is
         shown when no bundle was selected; ``report_kind`` names the report
         in its title (``plan`` by default, ``national`` ...).
@@ -347,7 +351,7 @@ def report_html(
         '<h2 id="not-selected">Why units were not selected</h2>',
         _reasons_html(units),
         '<h2 id="facts">Run facts</h2>',
-        facts_html(facts),
+        facts_html({**facts, "gap": _gap_text(facts)} if "gap" in facts else facts),
         "</body>",
         "</html>",
         "",
@@ -516,6 +520,8 @@ def _fact_value(v) -> str:
     if isinstance(v, list | tuple):
         if v and all(isinstance(x, dict) for x in v):
             return table_html(pd.DataFrame(list(v)))
+        if any(isinstance(x, str) and len(x) > 40 for x in v):  # sentences, e.g. warnings
+            return "<ul>" + "".join(f"<li>{_esc(str(x))}</li>" for x in v) + "</ul>"
         return _esc(", ".join(_fact_scalar(x) for x in v)) if v else "(none)"
     return _esc(_fact_scalar(v))
 
@@ -523,6 +529,15 @@ def _fact_value(v) -> str:
 def _fact_scalar(v) -> str:
     # str() of a float is its shortest round-trip repr: the value exactly as given
     return "none" if v is None else str(v)
+
+
+def _gap_text(facts: dict) -> str:
+    """The run's gap for a reader: from its objective and bound, else the ``gap`` fact."""
+    objective, bound = facts.get("objective"), facts.get("bound")
+    if _is_number(objective) and _is_number(bound):
+        return format_gap(float(objective), float(bound))
+    gap = facts.get("gap")
+    return format_relative_gap(float(gap) if _is_number(gap) else None)
 
 
 def _summary_html(units: gpd.GeoDataFrame, bundles: gpd.GeoDataFrame) -> str:
@@ -545,9 +560,7 @@ def _status_html(facts: dict) -> str:
         )
     detail = f"termination {_fact_scalar(term)}"
     if "bound" in facts or "gap" in facts:
-        detail += (
-            f", bound {_fact_scalar(facts.get('bound'))}, gap {_fact_scalar(facts.get('gap'))}"
-        )
+        detail += f", bound {_fact_scalar(facts.get('bound'))}, gap {_gap_text(facts)}"
     if str(term) == "partial":
         return (
             f'<p class="status notopt">Partial{_esc(by)}: some provinces failed and are '

@@ -34,6 +34,9 @@ class InputSection:
     columns: dict[str, str] = field(default_factory=dict)
     # layer name inside multi-layer files (GeoPackage); empty means the first
     layer: str = ""
+    # the column that is the permit key (its values must be unique); empty means the
+    # layer's PS_ID / unit_id, made unique by the rule in bundler/unit_ids.py if needed
+    id_column: str = ""
 
 
 @dataclass(frozen=True)

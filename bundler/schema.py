@@ -41,7 +41,9 @@ MINISTRY_FIELDS: dict[str, str] = {
     "MANGROVE": "mangrove_ha",
 }
 
-REQUIRED_COLUMNS: tuple[str, ...] = ("unit_id", "scheme")
+# unit_id is not required: a layer without a usable key gets ids by the rule in
+# bundler/unit_ids.py
+REQUIRED_COLUMNS: tuple[str, ...] = ("scheme",)
 
 # canonical numeric columns: they must be finite and non-negative where present.
 NUMERIC_COLUMNS: tuple[str, ...] = (

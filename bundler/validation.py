@@ -7,6 +7,7 @@ problems are collected and reported together in one :class:`InputError`.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,8 @@ from pyproj import CRS
 
 from bundler.crs import check_coordinates, parse_crs, working_crs
 from bundler.errors import InputError
-from bundler.reading import read_layer, rename_to_canonical
+from bundler.outputs import SOURCE_CRS
+from bundler.reading import canonical_columns, read_layer, rename_to_canonical
 from bundler.scenario import Scenario
 from bundler.schema import (
     NUMERIC_COLUMNS,
@@ -29,6 +31,7 @@ from bundler.schema import (
     normalize_scheme,
     parse_bool,
 )
+from bundler.unit_ids import assign_unit_ids, id_text, source_key_columns
 
 _MAX_LISTED = 12
 _POLYGONAL = ("Polygon", "MultiPolygon")
@@ -135,23 +138,52 @@ def load_units(
     source = str(path)
     raw = read_layer(path, layer=scenario.input.layer or None)
     report = ValidationReport(source=source, n_input=len(raw))
-    gdf = rename_to_canonical(raw, scenario.input.columns, source)
+    keys = source_key_columns(raw)
+    id_column = scenario.input.id_column.strip()
+    overrides = dict(scenario.input.columns)
+    if id_column:
+        actual = _find_column(raw, id_column)
+        if actual is None:
+            present = ", ".join(str(c) for c in raw.columns if c != raw.geometry.name)
+            report.errors.append(
+                f"id column {id_column!r} (--id-column / input.id_column): the layer has no "
+                f"such column; it has: {present}"
+            )
+            return report
+        overrides = {k: v for k, v in overrides.items() if v != "unit_id"}
+        overrides[actual] = "unit_id"
+    gdf = rename_to_canonical(raw, overrides, source)
     gdf = gdf.reset_index(drop=True)
-    gdf["_row"] = np.arange(1, len(gdf) + 1)  # 1-based feature number, as GIS tools show it
+    # POLYGON Z exports: heights play no part in areas or distances
+    gdf.geometry.values[:] = shapely.force_2d(gdf.geometry.values)
+    rows = np.arange(1, len(gdf) + 1)
+    gdf["_row"] = rows  # 1-based feature number, as GIS tools show it
 
     _check_crs(gdf, assume_crs, report)
     missing = [c for c in REQUIRED_COLUMNS if c not in gdf.columns]
     if missing:
         present = ", ".join(c for c in gdf.columns if c not in ("geometry", "_row"))
         report.errors.append(
-            f"missing required column(s) {', '.join(missing)} (ministry names: PS_ID, SKEMA); "
+            f"missing required column(s) {', '.join(missing)} (ministry name: SKEMA); "
             f"the layer has: {present}"
         )
         return report
     if _check_nested(gdf, report):
         return report
 
-    gdf["unit_id"] = _clean_ids(gdf, report)
+    id_name = id_column or _raw_name(raw, overrides, "unit_id") or "PS_ID"
+    chosen = assign_unit_ids(
+        gdf["unit_id"].reset_index(drop=True) if "unit_id" in gdf.columns else None,
+        rows,
+        keys.get("OBJECTID"),
+        id_name,
+        explicit=bool(id_column),
+    )
+    report.errors.extend(chosen.errors)
+    report.warnings.extend(chosen.warnings)
+    gdf["unit_id"] = chosen.ids.to_numpy()
+    for key, values in keys.items():
+        gdf[key] = values.to_numpy() if key == "OBJECTID" else id_text(values).to_numpy()
     if province:
         gdf = _filter_province(gdf, province, report)
         if gdf is None:
@@ -179,6 +211,8 @@ def load_units(
     if report.errors:
         return report
     units.geometry.values[:] = geoms
+    # outputs are written in the input's CRS, so they overlay their source in a GIS
+    units.attrs[SOURCE_CRS] = gdf.crs.to_wkt()
     units["area_ha"] = units.geometry.area / 1e4
     _measure_overlaps(units, scenario.validation.min_overlap_ha, report)
     _check_decreed_area(units, scenario.validation.area_tolerance, report)
@@ -212,7 +246,7 @@ def _check_nested(gdf: gpd.GeoDataFrame, report: ValidationReport) -> bool:
     checked no further.
     """
     found = False
-    checked = (*REQUIRED_COLUMNS, *NUMERIC_COLUMNS, *TEXT_COLUMNS, "facilitator")
+    checked = ("unit_id", *REQUIRED_COLUMNS, *NUMERIC_COLUMNS, *TEXT_COLUMNS, "facilitator")
     for col in [c for c in checked if c in gdf.columns]:
         nested = gdf[col].map(lambda v: isinstance(v, list | tuple | dict | set | np.ndarray))
         if nested.any():
@@ -224,23 +258,22 @@ def _check_nested(gdf: gpd.GeoDataFrame, report: ValidationReport) -> bool:
     return found
 
 
-def _clean_ids(gdf: gpd.GeoDataFrame, report: ValidationReport) -> pd.Series:
-    ids = gdf["unit_id"]
-    blank = ids.isna() | (ids.astype(str).str.strip() == "")
-    if blank.any():
-        report.errors.append(f"column unit_id: empty id in rows {_ids(gdf.loc[blank, '_row'])}")
-    # ids read as floats (1.0) from some formats print as integers
-    as_text = ids.map(
-        lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
-    )
-    dup = as_text.duplicated(keep=False) & ~blank
-    if dup.any():
-        groups = (
-            gdf.loc[dup].assign(_id=as_text[dup]).groupby("_id")["_row"].apply(list).sort_index()
-        )
-        listed = [f"{k} (rows {', '.join(map(str, v))})" for k, v in groups.items()]
-        report.errors.append(f"column unit_id: duplicate ids {_ids(listed)}")
-    return as_text
+def _find_column(raw: pd.DataFrame, name: str) -> str | None:
+    """The column of ``raw`` called ``name``, matched case-insensitively."""
+    if name in raw.columns:
+        return name
+    lower = {str(c).lower(): c for c in raw.columns}
+    return lower.get(name.lower())
+
+
+def _raw_name(raw: pd.DataFrame, overrides: dict[str, str], canon: str) -> str | None:
+    """The file's name of the column that becomes ``canon`` (for messages)."""
+    cols = [c for c in raw.columns if c != raw.geometry.name]
+    mapping = canonical_columns(cols, overrides)
+    for col in cols:
+        if mapping.get(col, col) == canon:
+            return str(col)
+    return None
 
 
 def _filter_province(
@@ -312,7 +345,7 @@ def _check_numbers(gdf: gpd.GeoDataFrame, report: ValidationReport) -> None:
 def _check_text_and_flags(gdf: gpd.GeoDataFrame, report: ValidationReport) -> None:
     for col in TEXT_COLUMNS:
         if col in gdf.columns and col != "kups_class":
-            gdf[col] = gdf[col].map(lambda v: "" if pd.isna(v) else str(v).strip())
+            gdf[col] = gdf[col].map(_text)
     if "kups_class" in gdf.columns:
         kups = gdf["kups_class"].map(normalize_kups)
         bad = kups == "?"
@@ -331,6 +364,16 @@ def _check_text_and_flags(gdf: gpd.GeoDataFrame, report: ValidationReport) -> No
                 f"column facilitator: not a yes/no value in units {_ids(gdf.loc[bad, 'unit_id'])}"
             )
         gdf["facilitator"] = flags.fillna(False).astype(bool)
+
+
+def _text(value: object) -> str:
+    """A text field's value; a date field (``TGL_SK``) as an ISO date."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, pd.Timestamp | datetime.datetime | datetime.date | np.datetime64):
+        stamp = pd.Timestamp(value)
+        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()
+    return str(value).strip()
 
 
 def _finite(geoms) -> np.ndarray:

@@ -72,7 +72,8 @@ class SolveResult:
     bound : float or None
         Best proven bound on the optimum (upper bound when maximizing).
     gap : float or None
-        Relative gap ``|bound - objective| / max(1, |objective|)``, None without both.
+        Relative gap ``|bound - objective| / |objective|`` (see :func:`relative_gap`);
+        None without both, or when undefined (objective 0, bound not).
     runtime_s : float
     x : numpy.ndarray or None
         Variable values of the returned solution.
@@ -105,14 +106,47 @@ class SolveResult:
         )
 
 
-def relative_gap(objective: float | None, bound: float | None) -> float | None:
-    """Relative gap between a solution value and a bound, ``None`` if either is missing.
+# Below this |objective| a relative gap is undefined (unless the bound agrees).
+ZERO_OBJECTIVE = 1e-9
+# Objective and bound agree (gap 0) when they differ by at most this times
+# max(1, |objective|, |bound|): float noise, not a gap.
+SAME_VALUE_TOL = 1e-6
 
-    The denominator is ``max(1, |objective|)`` so that objectives near zero give a
-    finite gap.
+
+def _finite_pair(objective: float | None, bound: float | None) -> bool:
+    return (
+        objective is not None
+        and bound is not None
+        and math.isfinite(objective)
+        and math.isfinite(bound)
+    )
+
+
+def relative_gap(objective: float | None, bound: float | None) -> float | None:
+    """Relative gap ``|bound - objective| / |objective|`` between a solution value and a bound.
+
+    * ``0.0`` when the two agree up to float noise, i.e. ``|bound - objective| <=
+      1e-6 * max(1, |objective|, |bound|)`` (so a proven zero objective with a
+      zero bound has gap 0);
+    * ``None`` when either is missing (``None``) or not finite;
+    * ``None`` (undefined) when ``|objective| < 1e-9`` and the bound differs:
+      no ratio to the objective is meaningful then, see :func:`absolute_gap`.
+
+    ``None`` always means "optimality not proven within a relative gap"
+    (:func:`solvers.mip.within_gap` is false for it).
     """
-    if objective is None or bound is None:
+    if not _finite_pair(objective, bound):
         return None
-    if not (math.isfinite(objective) and math.isfinite(bound)):
+    diff = abs(bound - objective)
+    if diff <= SAME_VALUE_TOL * max(1.0, abs(objective), abs(bound)):
+        return 0.0
+    if abs(objective) < ZERO_OBJECTIVE:
         return None
-    return abs(bound - objective) / max(1.0, abs(objective))
+    return diff / abs(objective)
+
+
+def absolute_gap(objective: float | None, bound: float | None) -> float | None:
+    """Absolute gap ``|bound - objective|``, ``None`` if either is missing or not finite."""
+    if not _finite_pair(objective, bound):
+        return None
+    return abs(bound - objective)

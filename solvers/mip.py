@@ -33,7 +33,8 @@ def within_gap(gap: float | None, rel_gap: float) -> bool:
     Backends call this before reporting ``OPTIMAL``: solvers measure their gap
     in their own ways (CBC divides by the larger of bound and objective), so a
     solver's "optimal" may be outside the gap as :func:`solvers.base.relative_gap`
-    measures it, and is then reported as ``FEASIBLE``.
+    measures it, and is then reported as ``FEASIBLE``. A ``None`` gap (missing, or
+    undefined because the objective is 0 and the bound is not) is never within.
     """
     return gap is not None and gap <= rel_gap + GAP_TOL
 

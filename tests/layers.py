@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 
 X0, Y0 = 400_000.0, 9_650_000.0
@@ -42,6 +43,13 @@ def ministry_export(seed: int = 155) -> gpd.GeoDataFrame:
     200 m square inside their own grid cell); 29 overlapping pairs made by
     widening the left unit of 29 horizontal neighbour pairs by 2.5 km so it
     reaches into its right neighbour; 5 bow-tie (invalid) rings; ESRI:54034.
+
+    The attributes have the traits of the real export too: ``PS_ID`` is no key
+    (34 permits carry 0, the other 121 share 82 district-plus-sequence codes, 39
+    of them twice: 83 distinct values, as in the real file), ``OBJECTID`` is
+    unique (501-655), ``NO_SK`` repeats once, ``TGL_SK`` is a date, geometries
+    are ``POLYGON Z`` / ``MULTIPOLYGON Z``, and one permit's polygon is 5.5 times
+    its decreed area.
     """
     rng = np.random.default_rng(seed)
     n, ncol, step = 155, 13, 5000.0
@@ -81,4 +89,17 @@ def ministry_export(seed: int = 155) -> gpd.GeoDataFrame:
     # decreed areas follow the repaired shapes, within +-3%
     area_ha = gdf.geometry.make_valid().to_crs("EPSG:6933").area.to_numpy() / 1e4
     gdf["LUAS_SK"] = np.round(area_ha * rng.uniform(0.97, 1.03, n), 2)
+    gdf.loc[7, "LUAS_SK"] = round(area_ha[7] / 5.5, 2)
+    codes = [f"16{k // 30 + 1:02d}{k % 30 + 1:02d}" for k in range(82)]
+    ps_id = ["0"] * 34 + codes[:43] + [c for c in codes[43:] for _ in range(2)]
+    gdf["PS_ID"] = rng.permutation(np.array(ps_id, dtype=object))
+    gdf["OBJECTID"] = np.arange(501, 501 + n)
+    no_sk = [f"SK.{4000 + i}/MENLHK-PSKL/PKPS/PSL.0/{i % 12 + 1}/2019" for i in range(n)]
+    no_sk[12] = no_sk[11]
+    gdf["NO_SK"] = no_sk
+    days = rng.integers(0, 12 * 365, n)
+    gdf["TGL_SK"] = (np.datetime64("2012-01-01") + days.astype("timedelta64[D]")).astype(
+        "datetime64[ms]"
+    )
+    gdf.geometry = shapely.force_3d(gdf.geometry.values)
     return gdf.to_crs("ESRI:54034")

@@ -153,7 +153,12 @@ def c_duplicate_ids(d):
     gdf = layer([*TWO, square(6000, 0, 1000)], PS_ID=["A", "B", "A"])
     p = _write(gdf, d / "dups.gpkg")
     # rows are 1-based feature numbers, as GIS tools show them
-    return p, [], ["dups.gpkg", "column unit_id: duplicate ids A (rows 1, 3)"]
+    # PS_ID repeats in real exports and gets made unique, but a key named explicitly
+    # must be unique as it is
+    return p, ["--id-column", "PS_ID"], [
+        "dups.gpkg",
+        "column PS_ID (the id column): duplicate values A (rows 1, 3)",
+    ]
 
 
 def c_unknown_scheme(d):
@@ -311,10 +316,10 @@ def test_bad_layer_validate_exits_2_with_the_same_message(case, tmp_path):
 
 def test_bad_input_leaves_an_existing_empty_out_empty(tmp_path):
     # an empty --out is allowed without --force; a failing run must not fill it
-    units, _, needles = c_duplicate_ids(tmp_path)
+    units, args, needles = c_duplicate_ids(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
-    assert_bad_input(run("plan", units, "--out", out), out, *needles)
+    assert_bad_input(run("plan", units, "--out", out, *args), out, *needles)
     assert out.is_dir()
 
 
@@ -328,12 +333,12 @@ def test_every_problem_of_a_layer_is_listed_in_one_message(tmp_path):
     )
     units = _write(gdf, tmp_path / "all.gpkg")
     out = tmp_path / "out"
-    result = run("plan", units, "--out", out)
+    result = run("plan", units, "--out", out, "--id-column", "PS_ID")
     assert result.exit_code == 2 and result.output.count("error:") == 1
     flat = " ".join(result.output.split())
     assert "all.gpkg: 6 problems make the layer unusable" in flat
     for needle in (
-        "duplicate ids A (rows 1, 3)",
+        "duplicate values A (rows 1, 3)",
         "unknown scheme code 'HTX' in units B",
         "negative values in units A",
         "infinite values in units B",
@@ -489,18 +494,19 @@ def test_raster_that_is_not_a_raster_is_bad_input(units, tmp_path):
 
 
 def test_impossible_min_area_gives_a_valid_empty_plan_with_an_explanation(units, tmp_path):
-    # the two units hold 200 ha together; no bundle can reach 1,000,000 ha. That is an answer
-    # (no bundle), not bad input: exit 0, every output written, the reason said twice
+    # the two units hold 200 ha together; no bundle can reach 70,000 ha (a minimum within
+    # the default maximum of 75,000 ha). That is an answer (no bundle), not bad input: exit 0,
+    # every output written, the reason said twice
     out = tmp_path / "out"
-    result = run("plan", units, "--out", out, "--min-area-ha", 1e6, "--solver", "heuristic")
+    result = run("plan", units, "--out", out, "--min-area-ha", 7e4, "--solver", "heuristic")
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())
-    assert "No bundle meets the rules (minimum area 1,000,000 ha" in flat
+    assert "No bundle meets the rules (minimum area 70,000 ha" in flat
     facts = json.loads((out / "run.json").read_text())
     assert facts["n_bundles"] == 0
-    assert facts["scenario"]["bundling"]["min_area_ha"] == 1e6
+    assert facts["scenario"]["bundling"]["min_area_ha"] == 7e4
     # run.json carries the same explanation that was printed
-    assert facts["explanation"].startswith("No bundle meets the rules (minimum area 1,000,000 ha")
+    assert facts["explanation"].startswith("No bundle meets the rules (minimum area 70,000 ha")
     assert " ".join(facts["explanation"].split()) in flat
     assert "cannot reach the minimum area" in facts["explanation"]
     bundles = pd.read_csv(out / "bundles.csv")

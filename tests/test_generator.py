@@ -5,9 +5,12 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
+from typer.testing import CliRunner
 
+from bundler.cli import app
 from bundler.crs import working_crs
 from bundler.generator import (
     COLUMNS,
@@ -54,9 +57,10 @@ def _pairs(geoms: np.ndarray, within_m: float):
 # ---------------------------------------------------------------------- determinism
 
 
-def test_same_seed_gives_a_bitwise_identical_layer():
-    a = generate_units(400, seed=9, n_provinces=3)
-    b = generate_units(400, seed=9, n_provinces=3)
+@pytest.mark.parametrize("crs", [OUTPUT_CRS, "EPSG:4326"])
+def test_same_seed_gives_a_bitwise_identical_layer(crs):
+    a = generate_units(400, seed=9, n_provinces=3, crs=crs)
+    b = generate_units(400, seed=9, n_provinces=3, crs=crs)
     assert shapely.to_wkb(a.geometry.values).tolist() == shapely.to_wkb(b.geometry.values).tolist()
     pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
     assert a.crs == b.crs
@@ -75,8 +79,8 @@ def test_different_seed_gives_a_different_layer():
 def test_columns_ids_and_codes(province):
     assert list(province.columns) == [*COLUMNS, "geometry"]
     assert province.crs.to_string() == OUTPUT_CRS
-    assert province["PS_ID"].is_unique
-    assert province["PS_ID"].str.fullmatch(r"PS-\d{2}-\d{6}").all()
+    assert province["OBJECTID"].tolist() == list(range(1, len(province) + 1))
+    assert province["PS_ID"].str.fullmatch(r"0|\d{6}").all()
     code = PROVINCE_ORDER[0]
     assert (province["KODE_PROV"] == code).all()
     assert province["KODE_KAB"].str.fullmatch(rf"{code}\d{{2}}").all()
@@ -84,13 +88,51 @@ def test_columns_ids_and_codes(province):
     # raw scheme codes: all known, long and short forms mixed
     assert province["SKEMA"].map(normalize_scheme).notna().all()
     assert {"PPHKm", "HKM", "PPHD", "HD"} <= set(province["SKEMA"])
-    assert pd.to_datetime(province["TGL_SK"], format="%Y-%m-%d").dt.year.between(2010, 2024).all()
+    assert pd.api.types.is_datetime64_dtype(province["TGL_SK"])
+    assert province["TGL_SK"].dt.year.between(2010, 2024).all()
+    assert (province["TGL_SK"] == province["TGL_SK"].dt.normalize()).all()  # dates, no time
     assert province["NO_SK"].str.startswith("SK.").all()
     assert province["LEMBAGA"].str.len().gt(3).all()
     assert province["Jml_KK"].dtype == np.int64 and (province["Jml_KK"] >= 5).all()
     assert province["facilitator"].dtype == bool and 0.2 < province["facilitator"].mean() < 0.8
     assert set(province["kups_class"]) <= {"", *KUPS_CLASSES}
     assert province["landscape_id"].str.fullmatch(r"(IAD-\d{2})?").all()
+
+
+def test_ps_id_is_no_key_as_in_real_exports(national):
+    """PS_ID: "0" for ~20%, else regency code + 2-digit sequence shared by neighbours."""
+    # one province of real size, and 38 provinces of about 80 permits each
+    for gdf in (generate_units(300, seed=2026), national):
+        n = len(gdf)
+        ps_id = gdf["PS_ID"]
+        assert not ps_id.is_unique
+        # a real one-province export: 83 distinct values for 155 permits, 34 zeros
+        assert 0.45 <= ps_id.nunique() / n <= 0.7
+        assert 0.15 <= (ps_id == "0").mean() <= 0.25
+        coded = gdf[ps_id != "0"]
+        assert (coded["PS_ID"].str[:4] == coded["KODE_KAB"]).all()
+        per_code = coded.groupby("PS_ID")["KODE_KAB"].agg(["size", "nunique"])
+        assert (per_code["nunique"] == 1).all()  # a code belongs to one regency
+        assert 1.2 <= per_code["size"].mean() <= 1.7
+        assert (per_code["size"] == 1).any() and (per_code["size"] >= 3).any()
+        assert gdf["OBJECTID"].is_unique and gdf["OBJECTID"].tolist() == list(range(1, n + 1))
+
+
+def test_ps_id_keeps_two_digit_sequences_in_large_regencies(province):
+    """2,000 permits in one province: at most 99 codes per regency, so more sharing."""
+    coded = province[province["PS_ID"] != "0"]
+    assert coded["PS_ID"].str.fullmatch(r"\d{6}").all()
+    assert (coded.groupby("KODE_KAB")["PS_ID"].nunique() <= 99).all()
+    assert 0.15 <= (province["PS_ID"] == "0").mean() <= 0.25
+
+
+def test_decree_numbers_repeat_a_little(province):
+    no_sk = province["NO_SK"]
+    # real: 859 distinct of 884
+    assert 0.95 <= no_sk.nunique() / len(province) < 0.99
+    repeated = province[no_sk.duplicated(keep=False)]
+    # one decree, one date
+    assert (repeated.groupby("NO_SK")["TGL_SK"].nunique() == 1).all()
 
 
 def test_provinces_table_and_national_spread(national):
@@ -145,6 +187,18 @@ def test_decreed_area_and_forest_functions(province):
     assert 0.005 <= (rel > 0.10).mean() <= 0.06
     functions = province[["Luas_HK", "LUAS_HL", "LUAS_HPT", "LUAS_HP", "LUAS_HPK"]].sum(axis=1)
     assert np.allclose(functions, province["LUAS_SK"], rtol=0.02)
+    # about one permit in 250 is drawn several times larger than decreed
+    ratio = area / province["LUAS_SK"].to_numpy()
+    assert 4 <= (ratio > 3).sum() <= 16
+    assert ratio.max() <= 6.5
+
+
+def test_a_polygon_several_times_its_decreed_area():
+    """As in the real export: a 1,398 ha polygon decreed at 255 ha (factor ~5)."""
+    gdf = generate_units(300, seed=2026)
+    ratio = shapely.area(_metric(gdf)) / 1e4 / gdf["LUAS_SK"].to_numpy()
+    assert ratio.max() > 3
+    assert (ratio > 3).sum() <= 3
 
 
 def test_multipolygons_and_invalid_rings(province):
@@ -236,13 +290,51 @@ def test_tiny_layers_and_bad_arguments():
     one = generate_units(1, seed=0)
     assert len(one) == 1 and one.geometry.iloc[0].area > 0
     few = generate_units(5, seed=0, n_provinces=38)
-    assert len(few) == 5 and few["PS_ID"].is_unique
+    assert len(few) == 5 and few["OBJECTID"].tolist() == [1, 2, 3, 4, 5]
     with pytest.raises(ValueError, match="n_units"):
         generate_units(0, seed=0)
     with pytest.raises(ValueError, match="n_provinces"):
         generate_units(10, seed=0, n_provinces=39)
     with pytest.raises(ValueError, match="seed"):
         generate_units(10, seed=-1)
+    with pytest.raises(ValueError, match="crs must be one of ESRI:54034, EPSG:4326"):
+        generate_units(10, seed=0, crs="EPSG:32748")
+
+
+# ---------------------------------------------------------------------- CRS
+
+
+def test_wgs84_layer_is_the_default_one_projected():
+    default = generate_units(300, seed=5, n_provinces=2)
+    wgs84 = generate_units(300, seed=5, n_provinces=2, crs="EPSG:4326")
+    assert wgs84.crs.to_string() == "EPSG:4326"
+    pd.testing.assert_frame_equal(wgs84.drop(columns="geometry"), default.drop(columns="geometry"))
+    lon_min, lat_min, lon_max, lat_max = wgs84.total_bounds
+    assert 94 < lon_min < lon_max < 142 and -11 < lat_min < lat_max < 6
+    assert wgs84.has_z.all()
+    np.testing.assert_array_equal(
+        shapely.is_valid(wgs84.geometry.values), shapely.is_valid(default.geometry.values)
+    )
+    back = wgs84.to_crs(OUTPUT_CRS).geometry.values
+    np.testing.assert_allclose(
+        shapely.get_coordinates(back), shapely.get_coordinates(default.geometry.values), atol=0.01
+    )
+
+
+def test_cli_generate_crs_option(tmp_path):
+    runner = CliRunner()
+    path = tmp_path / "units.gpkg"
+    result = runner.invoke(
+        app, ["generate", "-n", "40", "--seed", "1", "--crs", "EPSG:4326", "--out", str(path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert gpd.read_file(path).crs.to_string() == "EPSG:4326"
+    bad = tmp_path / "bad.gpkg"
+    result = runner.invoke(app, ["generate", "-n", "40", "--crs", "EPSG:32748", "--out", str(bad)])
+    assert result.exit_code != 0
+    assert "--crs" in result.output and "EPSG:32748" in result.output
+    assert "Traceback" not in result.output
+    assert not bad.exists()
 
 
 # ---------------------------------------------------------------------- writing
@@ -262,15 +354,16 @@ def test_write_layer_round_trips(small, tmp_path, suffix):
     path = tmp_path / f"units{suffix}"
     write_layer(small, path)
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
-    back = _read(path).sort_values("PS_ID").reset_index(drop=True)
+    # FlatGeobuf writes in the order of its spatial index
+    back = _read(path).sort_values("OBJECTID").reset_index(drop=True)
     assert back.crs.to_string() == OUTPUT_CRS
     assert list(back.columns) == list(small.columns)
+    assert pd.api.types.is_datetime64_dtype(back["TGL_SK"])
+    assert back.has_z.all()
     for col in COLUMNS:
         want, got = small[col].to_numpy(), back[col].to_numpy()
         if small[col].dtype.kind in "fi":
             np.testing.assert_allclose(got.astype(float), want.astype(float), err_msg=col)
-        elif col == "TGL_SK":  # GDAL reads ISO dates in GeoJSON as dates
-            assert (pd.Series(got).astype(str).str[:10].to_numpy() == want).all()
         else:
             assert (got == want).all(), col
     # invalid rings survive the trip; coordinates are kept (GeoJSON prints ~15 digits)
@@ -299,6 +392,25 @@ def test_write_layer_replaces_files_and_names_shapefile_fields(small, tmp_path):
     with pytest.raises(ValueError, match="unknown format"):
         write_layer(small, tmp_path / "units.xlsx")
     assert not (tmp_path / "units.xlsx").exists()
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".shp"])
+def test_written_layer_has_z_and_a_date_field(small, tmp_path, suffix):
+    path = tmp_path / f"units{suffix}"
+    write_layer(small, path)
+    info = pyogrio.read_info(path)
+    assert info["geometry_type"].endswith(" Z")
+    types = dict(zip(info["fields"], info["ogr_types"], strict=True))
+    assert types["TGL_SK"] == "OFTDate"
+    assert types["OBJECTID"].startswith("OFTInteger")
+    back = gpd.read_file(path)
+    assert back.has_z.all()
+    assert set(back.geom_type) <= {"Polygon", "MultiPolygon"}
+    assert (shapely.get_coordinates(back.geometry.values, include_z=True)[:, 2] == 0).all()
+    assert pd.api.types.is_datetime64_dtype(back["TGL_SK"])
+    assert (back["TGL_SK"].to_numpy() == small["TGL_SK"].to_numpy()).all()
+    assert back["PS_ID"].tolist() == small["PS_ID"].tolist()  # text, "0" included
+    assert not back["PS_ID"].is_unique and back["OBJECTID"].is_unique
 
 
 def test_generated_layer_passes_validation(small, tmp_path):

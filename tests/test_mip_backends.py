@@ -344,6 +344,42 @@ def test_gap_limit_stops_within_the_gap(backend):
     assert res.gap is not None and res.gap <= 0.02 + 1e-9
 
 
+def zero_optimum_min() -> MipModel:
+    """min x1 + x2 over integers in [0, 3] with x1 + x2 <= 5: optimum 0 at (0, 0)."""
+    b = MipBuilder(maximize=False)
+    xs = b.add_vars(2, 0, 3, integer=True, obj=[1.0, 1.0])
+    b.add_row((xs, [1.0, 1.0]), hi=5)
+    return b.build()
+
+
+def zero_objective() -> MipModel:
+    """Every coefficient 0 (a pure feasibility model): optimum 0."""
+    b = MipBuilder()
+    xs = b.add_vars(3, 0, 1, integer=True)
+    b.add_row((xs, [1.0, 1.0, 1.0]), lo=1)
+    return b.build()
+
+
+@pytest.mark.parametrize("backend", MIP_BACKENDS)
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda: knapsack(offset=-21.0),  # optimum 21 - 21 = 0
+        lambda: knapsack(offset=-2.1, scale=0.1),  # 0 up to float noise, decimal objective
+        zero_optimum_min,
+        zero_objective,
+    ],
+    ids=["offset-knapsack", "decimal-offset-knapsack", "min", "no-objective"],
+)
+def test_a_proven_zero_optimum_is_optimal_with_gap_zero(backend, factory):
+    # relative_gap is undefined at objective 0 unless the bound agrees: a proof of a
+    # zero optimum must still read OPTIMAL with gap 0, not FEASIBLE with no gap
+    res = solve(backend, factory())
+    assert res.termination == Termination.OPTIMAL, res.message
+    assert res.objective == pytest.approx(0.0, abs=TOL)
+    assert res.gap == 0.0
+
+
 def test_backends_agree_on_every_known_instance():
     if len(MIP_BACKENDS) < 2:
         pytest.skip("needs two MIP backends")

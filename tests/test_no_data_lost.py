@@ -7,7 +7,8 @@
   hidden ``.OUT.old-*`` folder beside it; never a mix, never half a file;
 * the unit layer, the scenario file and the rasters are byte-for-byte the same after a run,
   and no file appears beside them;
-* ``--force`` replaces the folder's contents completely: nothing stale survives.
+* ``--force`` replaces only an earlier ps-bundler output (tests/test_force_rule.py), and
+  then completely: nothing stale survives.
 """
 
 from __future__ import annotations
@@ -142,12 +143,21 @@ def test_a_failing_forced_run_keeps_the_previous_results(previous, units, tmp_pa
 # --force replaces everything
 
 
-def test_force_replaces_the_folder_completely(previous, units):
+@pytest.mark.parametrize("listed", [True, False], ids=["files-listed", "older-run-json"])
+def test_force_replaces_the_folder_completely(previous, units, listed):
     out, _ = previous
     (out / "stale.txt").write_text("from an older version\n")
     (out / "old-run").mkdir()
     (out / "old-run" / "bundles.csv").write_text("bundle_id\nB999\n")
     (out / "bundles.csv").write_text("bundle_id\nB999\n")
+    # files an earlier ps-bundler run wrote: listed in its run.json, or written by an older
+    # version whose run.json lists no files (--force never replaces anybody else's files)
+    facts = json.loads((out / "run.json").read_text())
+    if listed:
+        facts["files"] += ["stale.txt", "old-run/bundles.csv"]
+    else:
+        del facts["files"]
+    (out / "run.json").write_text(json.dumps(facts, indent=2) + "\n")
     result = run("plan", units, "--out", out, *PLAN_ARGS, 30, "--force")
     assert result.exit_code == 0, result.output
     # exactly the files of one plan: nothing stale, nothing from the earlier plan kept
@@ -155,6 +165,8 @@ def test_force_replaces_the_folder_completely(previous, units):
     assert "B999" not in (out / "bundles.csv").read_text()
     facts = json.loads((out / "run.json").read_text())
     assert facts["scenario"]["economics"]["carbon_price_usd"] == 30.0
+    # the new run.json lists exactly the files of this plan
+    assert facts["files"] == sorted(PLAN_FILES - {"run.json"})
     assert hidden_beside(out) == []
 
 

@@ -62,7 +62,7 @@ def test_backends_agree_on_a_small_layer(tmp_path):
 
 def test_impossible_minimum_area_gives_a_valid_empty_plan(tmp_path):
     units = scored_grid(tmp_path, 2, 2)
-    plan = _plan(units, _scenario(min_area_ha=1e6))
+    plan = _plan(units, _scenario(min_area_ha=7e4))
     assert len(plan.bundles) == 0
     assert plan.termination == Termination.OPTIMAL
     assert (plan.unit_reason == REASON_ISOLATED).all()

@@ -146,15 +146,15 @@ def test_tables_and_facts_are_shown(written):
     assert "agroforestry <mixed>" in page.cells
     assert "a < b & c" in page.cells
     assert "780,000" in page.cells  # numbers get thousands separators
-    # termination, bound and gap exactly as given; nested facts nest
+    # termination and bound exactly as given, the gap as a percentage; nested facts nest
     assert page.facts["termination"] == "feasible"
     assert page.facts["bound"] == "130000.0"
-    assert page.facts["gap"] == "0.052987"
+    assert page.facts["gap"] == "5.30%"
     assert page.facts["objective"] == "123456.789"
     assert page.facts["sha256"] == "ab" * 32
     assert page.facts["path"] == "data/ps_<prov>.gpkg"
     text = " ".join(page.text)
-    assert "Not proven optimal by highs: termination feasible, bound 130000.0, gap 0.052987" in text
+    assert "Not proven optimal by highs: termination feasible, bound 130000.0, gap 5.30%" in text
     assert "Proven optimal" not in text
 
 
@@ -249,7 +249,8 @@ def test_empty_plan_renders_and_says_why(tmp_path):
     text = " ".join(page.text)
     assert "No bundle was selected" in text
     assert facts["explanation"] in text
-    assert "Proven optimal by highs (termination optimal, bound 0.0, gap 0.0)" in text
+    assert "Proven optimal by highs (termination optimal, bound 0.0, gap 0.00%)" in text
+    assert page.facts["gap"] == "0.00%"
     assert len(page.unit_paths) == len(units)
     assert "No credits" in text and "no cost curve" in text
     assert '<path class="bundle"' not in html_text
@@ -268,6 +269,23 @@ def test_plan_without_termination_or_price(tmp_path):
     assert "Termination was not reported by heuristic" in text
     assert "No carbon price was given" in text
     assert page.facts["bound"] == "none"
+
+
+def test_gap_is_a_percentage_or_said_to_be_undefined(tmp_path):
+    units, bundles, tables, yearly, facts = report_inputs()
+    facts = {**facts, "objective": 0.0, "bound": 175_769.0, "gap": None}
+    write_report(tmp_path, units, bundles, tables, yearly, facts)
+    html_text = (tmp_path / "report.html").read_text(encoding="utf-8")
+    page = parse(html_text)
+    undefined = "undefined (objective 0; absolute gap 175,769)"
+    assert page.facts["gap"] == undefined
+    assert f"bound 175769.0, gap {undefined}" in " ".join(page.text)
+    # a gap given without objective and bound is still shown as a percentage
+    given = {"termination": "feasible", "gap": 0.024}
+    write_report(tmp_path, units, bundles, tables, yearly, given)
+    page = parse((tmp_path / "report.html").read_text(encoding="utf-8"))
+    assert page.facts["gap"] == "2.40%"
+    assert "gap 2.40%" in " ".join(page.text)
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_scraps(tmp_path, monkeypatch):

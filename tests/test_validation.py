@@ -107,11 +107,27 @@ def test_empty_and_non_polygon_geometries_are_errors(tmp_path):
     assert "not polygons (Point, LineString) in units U002, U003" in msg
 
 
-def test_duplicate_and_empty_ids_name_rows(tmp_path):
+def test_duplicate_and_empty_ids_name_rows_when_the_key_is_explicit(tmp_path):
     gdf = layer([square(i * 3000, 0, 1000) for i in range(4)], PS_ID=["a", "b", "a", ""])
-    msg = _errors(gdf, tmp_path)
-    assert "duplicate ids a (rows 1, 3)" in msg
-    assert "empty id in rows 4" in msg
+    msg = _errors(gdf, tmp_path, scenario=from_dict({"input": {"id_column": "PS_ID"}}))
+    assert "column PS_ID (the id column): duplicate values a (rows 1, 3)" in msg
+    assert "column PS_ID (the id column): empty in rows 4" in msg
+
+
+def test_duplicate_and_empty_ids_are_made_unique_by_default(tmp_path):
+    # no OBJECTID: the repeated and the empty ids take the feature number
+    gdf = layer([square(i * 3000, 0, 1000) for i in range(4)], PS_ID=["a", "b", "a", ""])
+    report = load_units(_write(gdf, tmp_path))
+    assert report.ok, report.errors
+    assert list(report.units["unit_id"]) == ["a-r1", "b", "a-r3", "r4"]
+    assert list(report.units["PS_ID"]) == ["a", "b", "a", ""]
+    assert any("PS_ID is not a permit key" in w for w in report.warnings)
+
+
+def test_unknown_id_column_is_named(tmp_path):
+    gdf = layer([square(0, 0, 1000)])
+    msg = _errors(gdf, tmp_path, scenario=from_dict({"input": {"id_column": "KODE"}}))
+    assert "id column 'KODE'" in msg and "PS_ID" in msg
 
 
 def test_unknown_scheme_code_names_value_and_units(tmp_path):
@@ -142,7 +158,8 @@ def test_all_problems_are_reported_together(tmp_path):
         SKEMA=["HD", "??", "HD"],
         LUAS_SK=[1.0, -1.0, 2.0],
     )
-    report = load_units(_write(gdf, tmp_path))
+    # duplicate key (explicit), unknown scheme, negative area, not a polygon
+    report = load_units(_write(gdf, tmp_path), from_dict({"input": {"id_column": "PS_ID"}}))
     assert len(report.errors) == 4
     with pytest.raises(InputError, match="4 problems"):
         report.raise_if_errors()
