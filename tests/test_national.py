@@ -276,6 +276,11 @@ def test_national_tables_and_layers(layer, tmp_path, cluster):
     bundles = gpd.read_file(out / "plan.gpkg", layer="bundles")
     priority = pd.read_csv(out / "priority.csv")
     assert len(units) == 150
+    # written in the input's CRS, national and provincial layers alike
+    source = gpd.read_file(layer).crs
+    assert units.crs == bundles.crs == source
+    first = next((out / "provinces").iterdir()) / "plan.gpkg"
+    assert gpd.read_file(first, layer="units").crs == source
     # every bundle id is unique nationally and carries its province code
     assert bundles["bundle_id"].is_unique
     assert sorted(bundles["bundle_id"]) == sorted(priority["bundle_id"])
