@@ -1,4 +1,4 @@
-"""Time :func:`bundler.graph.build_adjacency` on a large synthetic layer.
+"""Time :func:`bundler.graph.adjacency.build_adjacency` on a large synthetic layer.
 
     python -m benchmarks.bench_graph --units 100000 --repeat 3
 
@@ -23,7 +23,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from bundler.graph import build_adjacency, graph_summary
+from bundler.graph.adjacency import build_adjacency, graph_summary
 
 CRS = "EPSG:32750"
 X0, Y0 = 300_000.0, 9_000_000.0

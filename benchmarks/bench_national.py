@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psutil
 
-from bundler.generator import generate_units, write_layer
+from bundler.synthetic.generator import generate_units, write_layer
 
 
 def tree_rss(proc: psutil.Process) -> int:

@@ -13,10 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bundler.generator import generate_units, write_layer
+from bundler.config.scenario import Scenario
 from bundler.pipeline import adjacency, prepare_units
-from bundler.planning import plan_bundles
-from bundler.scenario import Scenario
+from bundler.planning.planner import plan_bundles
+from bundler.synthetic.generator import generate_units, write_layer
 from solvers.base import SolveParams
 
 

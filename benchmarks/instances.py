@@ -1,7 +1,7 @@
 """Seeded benchmark instances: grid, Voronoi tessellation and generated province layers.
 
 Every family goes through the product's own reader and validator
-(:func:`bundler.validation.load_units`), so areas, ids and the working CRS are the
+(:func:`bundler.input.validation.load_units`), so areas, ids and the working CRS are the
 product's; the adjacency graph is :func:`bundler.pipeline.adjacency` under the
 default scenario (gap rule 1 km). What differs is where the scores come from:
 
@@ -14,7 +14,7 @@ default scenario (gap rule 1 km). What differs is where the scores come from:
     Voronoi cells of uniform random points in a square sized for a mean cell of
     800 ha (:func:`benchmarks.bench_maxp.voronoi_layer`). Scores are synthetic.
 ``generated``
-    :func:`bundler.generator.generate_units` (clustered landscapes with gaps,
+    :func:`bundler.synthetic.generator.generate_units` (clustered landscapes with gaps,
     multipolygons, a few invalid rings and overlaps), scored by the product's
     scoring from the layer's own forest, peat and mangrove columns. One province
     up to 3,000 units, then one province per 3,000 units.
@@ -42,12 +42,12 @@ import numpy as np
 import shapely
 
 from benchmarks.bench_maxp import voronoi_layer
-from bundler.generator import generate_units, write_layer
-from bundler.graph import build_adjacency
+from bundler.config.scenario import Scenario
+from bundler.graph.adjacency import build_adjacency
+from bundler.input.validation import load_units
 from bundler.pipeline import adjacency, prepare_units
-from bundler.problem_builder import build_problems
-from bundler.scenario import Scenario
-from bundler.validation import load_units
+from bundler.planning.problem_builder import build_problems
+from bundler.synthetic.generator import generate_units, write_layer
 
 FAMILIES = ("grid", "voronoi", "generated")
 # UTM 48S near Sumatera Selatan, as in tests/layers.py
@@ -75,7 +75,7 @@ class Instance:
     scenario : Scenario
     component_sizes : list of int
         Sizes of the NPV problem's components (largest first), after
-        :func:`bundler.problem_builder.build_problems`.
+        :func:`bundler.planning.problem_builder.build_problems`.
     maxp_units : GeoDataFrame or None
         Units whose ``area_ha``/``area_excl_ha`` are the max-p areas.
     maxp_graph : networkx.Graph or None

@@ -15,7 +15,7 @@ What is run on each instance (see :mod:`benchmarks.instances` for the families):
 
 NPV objective (the product's default)
     * every available MIP backend, variant ``warm``: the planner itself
-      (:func:`bundler.planning.plan_bundles`): heuristic warm start, exact MIP on
+      (:func:`bundler.planning.planner.plan_bundles`): heuristic warm start, exact MIP on
       components up to ``exact_max_units``, the heuristic above that (the note
       says on how many components);
     * every available MIP backend, variant ``cold``: the same components solved
@@ -182,7 +182,7 @@ def _params(spec: dict, time_limit: float):
 
 
 def _npv_planner(spec, inst) -> dict:
-    from bundler.planning import plan_bundles
+    from bundler.planning.planner import plan_bundles
     from solvers.base import relative_gap
 
     scen = inst.scenario
@@ -219,7 +219,7 @@ def _npv_planner(spec, inst) -> dict:
 
 def _npv_pieces(spec, inst, solve_one) -> dict:
     """Solve each component with ``solve_one(problem, budget)``, the planner's time split."""
-    from bundler.problem_builder import build_problems
+    from bundler.planning.problem_builder import build_problems
     from solvers.base import relative_gap
 
     t0 = time.perf_counter()
@@ -272,7 +272,7 @@ def _npv_greedy(spec, inst) -> dict:
 
 
 def _maxp_problems(inst):
-    from bundler.problem_builder import build_problems
+    from bundler.planning.problem_builder import build_problems
 
     return build_problems(inst.maxp_units, inst.maxp_graph, inst.maxp_scenario, "max-p")
 
@@ -442,7 +442,7 @@ PRELOAD = [
     "benchmarks.runner",
     "benchmarks.instances",
     "benchmarks.greedy",
-    "bundler.planning",
+    "bundler.planning.planner",
     "solvers.api",
     "solvers.heuristic",
     "solvers.highs_backend",

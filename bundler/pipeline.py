@@ -12,8 +12,8 @@ from pathlib import Path
 import geopandas as gpd
 import networkx as nx
 
-from bundler.scenario import Scenario
-from bundler.validation import ValidationReport, load_units
+from bundler.config.scenario import Scenario
+from bundler.input.validation import ValidationReport, load_units
 
 # CLI raster flag -> the unit column it fills
 RASTER_COLUMNS = {
@@ -65,8 +65,8 @@ def prepare_units(
     InputError
         For an unusable layer or raster.
     """
-    from bundler.rasters import zonal_areas
-    from bundler.scoring import score_units
+    from bundler.input.rasters import zonal_areas
+    from bundler.scoring.units import score_units
 
     report = load_units(path, scenario, province=province, assume_crs=assume_crs)
     report.raise_if_errors()
@@ -90,7 +90,7 @@ def adjacency(
     progress: Callable[[int, int], None] | None = None,
 ) -> nx.Graph:
     """The adjacency graph under the scenario's gap and landscape rules."""
-    from bundler.graph import build_adjacency
+    from bundler.graph.adjacency import build_adjacency
 
     return build_adjacency(
         units,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 
-from bundler.validation import load_units
+from bundler.input.validation import load_units
 from tests.layers import layer, square
 
 

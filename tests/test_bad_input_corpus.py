@@ -23,7 +23,7 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon
 from typer.testing import CliRunner
 
-from bundler.cli import app
+from bundler.cli.commands import app
 from tests.layers import UTM, X0, Y0, bowtie, layer, square
 from tests.test_rasters import write_raster
 
@@ -155,10 +155,14 @@ def c_duplicate_ids(d):
     # rows are 1-based feature numbers, as GIS tools show them
     # PS_ID repeats in real exports and gets made unique, but a key named explicitly
     # must be unique as it is
-    return p, ["--id-column", "PS_ID"], [
-        "dups.gpkg",
-        "column PS_ID (the id column): duplicate values A (rows 1, 3)",
-    ]
+    return (
+        p,
+        ["--id-column", "PS_ID"],
+        [
+            "dups.gpkg",
+            "column PS_ID (the id column): duplicate values A (rows 1, 3)",
+        ],
+    )
 
 
 def c_unknown_scheme(d):
@@ -579,7 +583,9 @@ def test_cli_help_and_code_use_only_documented_exit_codes():
     # the CLI exits only through the named constants of bundler.errors, never a bare number
     import bundler.errors as errors
 
-    source = (ROOT / "bundler" / "cli.py").read_text(encoding="utf-8")
+    source = "\n".join(
+        p.read_text(encoding="utf-8") for p in sorted((ROOT / "bundler" / "cli").glob("*.py"))
+    )
     literal = {int(c) for c in re.findall(r"(?:_fail\(.*?,|typer\.Exit\()\s*(\d+)\)", source)}
     assert literal == set(), literal
     named = set(re.findall(r"\b(EXIT_[A-Z]+)\b", source))

@@ -10,7 +10,7 @@ import pytest
 from benchmarks.greedy import solve_greedy
 from benchmarks.instances import build_instance
 from benchmarks.runner import COLUMNS, Config, read_csv, run_benchmarks
-from bundler.problem_builder import build_problems
+from bundler.planning.problem_builder import build_problems
 
 HAS_SPOPT = all(importlib.util.find_spec(m) for m in ("spopt", "libpysal"))
 REL_GAP = 1e-4  # SolveParams' default rel_gap, what the runner uses

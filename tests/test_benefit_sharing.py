@@ -9,15 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bundler.benefit_sharing import (
+from bundler.config.economics import EconomicsSection
+from bundler.config.sharing import BenefitSharingSection
+from bundler.economics.benefit_sharing import (
     SHARING_COLUMNS,
     allocate_cents,
     share_benefits,
     split_revenue,
 )
-from bundler.economics_config import EconomicsSection
-from bundler.estimation import estimate_bundles
-from bundler.sharing_config import BenefitSharingSection
+from bundler.economics.estimation import estimate_bundles
 from tests.scored import scored_grid
 
 weights = st.lists(

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from bundler.cli import app
+from bundler.cli.commands import app
 from tests.layers import layer, ministry_export, square
 
 runner = CliRunner()

@@ -8,13 +8,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from bundler.costmodel import COST_CATEGORIES, bundle_economics, linear_coefficients
-from bundler.economics_config import EconomicsSection
+from bundler.config.economics import EconomicsSection
+from bundler.config.scenario import Scenario
+from bundler.economics.costmodel import COST_CATEGORIES, bundle_economics, linear_coefficients
+from bundler.economics.estimation import SUMMARY_COLUMNS, estimate_bundles, estimate_plan, irr
 from bundler.errors import InputError
-from bundler.estimation import SUMMARY_COLUMNS, estimate_bundles, estimate_plan, irr
-from bundler.graph import build_adjacency
-from bundler.planning import plan_bundles
-from bundler.scenario import Scenario
+from bundler.graph.adjacency import build_adjacency
+from bundler.planning.planner import plan_bundles
 from solvers.base import SolveParams
 from tests.scored import scored_grid
 

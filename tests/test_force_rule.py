@@ -20,11 +20,11 @@ import pytest
 from typer.testing import CliRunner
 
 from bundler import __version__
-from bundler.cli import app
+from bundler.cli.commands import app
 from bundler.errors import EXIT_OUTPUT_EXISTS, InputError, OutputExistsError
-from bundler.outputs import atomic_output_dir, check_output_dir, output_files
-from bundler.parts_cache import PartsCache
-from bundler.province_job import ProvinceResult
+from bundler.outputs.files import atomic_output_dir, check_output_dir, output_files
+from bundler.scale.parts_cache import PartsCache
+from bundler.scale.province_job import ProvinceResult
 from tests.layers import layer, square
 
 runner = CliRunner()

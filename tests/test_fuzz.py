@@ -19,9 +19,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bundler.config.scenario import Scenario, from_dict, load_scenario, to_dict
 from bundler.errors import InputError
-from bundler.scenario import Scenario, from_dict, load_scenario, to_dict
-from bundler.validation import ValidationReport, load_units
+from bundler.input.validation import ValidationReport, load_units
 from tests.layers import layer, square
 
 EXAMPLES = int(os.environ.get("PSBUNDLE_FUZZ_EXAMPLES", "100"))

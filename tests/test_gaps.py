@@ -8,12 +8,12 @@ import math
 
 import pytest
 
-from bundler import cli
-from bundler.gaps import format_gap, format_relative_gap
-from bundler.graph import build_adjacency
-from bundler.plan_outputs import write_plan
-from bundler.planning import plan_bundles
-from bundler.scenario import Scenario
+from bundler.cli import commands as cli
+from bundler.config.scenario import Scenario
+from bundler.graph.adjacency import build_adjacency
+from bundler.outputs.gaps import format_gap, format_relative_gap
+from bundler.outputs.plan import write_plan
+from bundler.planning.planner import plan_bundles
 from solvers.base import SolveParams, Termination, absolute_gap, relative_gap
 from solvers.mip import within_gap
 from tests.scored import scored_grid
@@ -103,7 +103,7 @@ def test_cli_plan_summary_prints_the_gap_as_a_percentage(monkeypatch, tmp_path):
 
 @dataclasses.dataclass
 class _FakePlan:
-    """What :func:`bundler.cli._print_plan` reads of a plan."""
+    """What :func:`bundler.cli.commands._print_plan` reads of a plan."""
 
     objective: float | None
     bound: float | None

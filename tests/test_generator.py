@@ -10,9 +10,11 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
-from bundler.cli import app
-from bundler.crs import working_crs
-from bundler.generator import (
+from bundler.cli.commands import app
+from bundler.input.crs import working_crs
+from bundler.input.schema import KUPS_CLASSES, normalize_scheme
+from bundler.input.validation import load_units
+from bundler.synthetic.generator import (
     COLUMNS,
     OUTPUT_CRS,
     PROVINCE_ORDER,
@@ -20,8 +22,6 @@ from bundler.generator import (
     generate_units,
     write_layer,
 )
-from bundler.schema import KUPS_CLASSES, normalize_scheme
-from bundler.validation import load_units
 
 
 @pytest.fixture(scope="module")

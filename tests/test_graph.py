@@ -18,9 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, box
 
-import bundler.graph as graph_module
-from bundler.crs import working_crs
-from bundler.graph import (
+import bundler.graph.adjacency as graph_module
+from bundler.graph.adjacency import (
     EDGE_COLUMNS,
     TOUCH_TOLERANCE_M,
     GraphSummary,
@@ -28,6 +27,7 @@ from bundler.graph import (
     edges_frame,
     graph_summary,
 )
+from bundler.input.crs import working_crs
 
 CRS = "EPSG:32750"
 X0, Y0 = 500_000.0, 9_500_000.0

@@ -14,14 +14,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from bundler import province_job
-from bundler.cli import app
+from bundler.cli.commands import app
+from bundler.config.scenario import Scenario
 from bundler.errors import EXIT_OK, EXIT_PARTIAL, InputError
-from bundler.generator import generate_units, write_layer
-from bundler.national import Part, merged_priority
-from bundler.parts_cache import PartsCache, part_key
-from bundler.scenario import Scenario
-from bundler.sweep import grid_scenarios, parse_grid
+from bundler.scale import province_job
+from bundler.scale.national import Part, merged_priority
+from bundler.scale.parts_cache import PartsCache, part_key
+from bundler.scale.sweep import grid_scenarios, parse_grid
+from bundler.synthetic.generator import generate_units, write_layer
 
 runner = CliRunner()
 PRICE = "15"
@@ -141,7 +141,7 @@ def test_split_provinces_in_code_order_or_one_part():
     import geopandas as gpd
     from shapely.geometry import box
 
-    from bundler.national import split_provinces
+    from bundler.scale.national import split_provinces
 
     geoms = [box(i, 0, i + 1, 1) for i in range(4)]
     units = gpd.GeoDataFrame(
@@ -295,7 +295,7 @@ def test_national_tables_and_layers(layer, tmp_path, cluster):
 
 
 def test_unreachable_scheduler_is_a_clear_error(layer, tmp_path, monkeypatch):
-    from bundler import dask_runner
+    from bundler.scale import dask_runner
 
     monkeypatch.setattr(dask_runner, "CONNECT_TIMEOUT", "1s")
     result = _national(layer, tmp_path / "o", tmp_path / "c", "--scheduler", "tcp://127.0.0.1:9")

@@ -26,14 +26,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from bundler.cli import app
+from bundler.cli.commands import app
 from tests.layers import UTM, X0, Y0, layer, square
 from tests.test_rasters import write_raster
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 
-# every file a plan writes (bundler/plan_outputs.py, write_plan)
+# every file a plan writes (bundler/outputs/plan.py, write_plan)
 PLAN_FILES = {
     "plan.gpkg", "bundles.csv", "run.json", "estimates.csv", "yearly.csv",
     "priority.csv", "benefit_sharing.csv", "report.html", "map.png",
@@ -241,12 +241,12 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-import bundler.report
-from bundler.outputs import atomic_output_dir
+import bundler.outputs.report
+from bundler.outputs.files import atomic_output_dir
 from bundler.pipeline import adjacency, prepare_units
-from bundler.plan_outputs import write_plan
-from bundler.planning import plan_bundles
-from bundler.scenario import Scenario
+from bundler.outputs.plan import write_plan
+from bundler.planning.planner import plan_bundles
+from bundler.config.scenario import Scenario
 
 stop = seen = 0
 
@@ -279,7 +279,7 @@ def kind(x):
 hook(gpd.GeoDataFrame, "to_file", lambda self, p, *a, **k: f"to_file {kind(p)}:{k.get('layer')}")
 hook(pd.DataFrame, "to_csv", lambda self, p=None, *a, **k: f"to_csv {kind(p)}")
 hook(Path, "write_text", lambda self, *a, **k: f"write_text {kind(self)}")
-hook(bundler.report, "write_report", lambda *a, **k: "write_report")
+hook(bundler.outputs.report, "write_report", lambda *a, **k: "write_report")
 hook(os, "replace", lambda src, dst, **k: f"replace {kind(src)} -> {kind(dst)}")
 hook(shutil, "rmtree", lambda p, *a, **k: f"rmtree {kind(p)}")
 

@@ -6,12 +6,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bundler.costmodel import bundle_economics, linear_coefficients
-from bundler.graph import build_adjacency
-from bundler.planning import plan_bundles
-from bundler.problem_builder import REASON_ISOLATED, build_problems
-from bundler.scenario import Scenario
-from bundler.verify import plan_violations
+from bundler.config.scenario import Scenario
+from bundler.economics.costmodel import bundle_economics, linear_coefficients
+from bundler.graph.adjacency import build_adjacency
+from bundler.planning.planner import plan_bundles
+from bundler.planning.problem_builder import REASON_ISOLATED, build_problems
+from bundler.planning.verify import plan_violations
 from solvers.base import SolveParams, Termination
 from tests.scored import scored_grid
 

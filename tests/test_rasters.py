@@ -10,7 +10,7 @@ from rasterio.transform import Affine
 from shapely.geometry import box
 
 from bundler.errors import InputError
-from bundler.rasters import zonal_areas
+from bundler.input.rasters import zonal_areas
 
 # the working CRS the reader produces: Lambert azimuthal equal-area near 104.1 E, 3.2 S
 LAEA = "+proj=laea +lat_0=-3.2 +lon_0=104.1 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"

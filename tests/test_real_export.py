@@ -17,16 +17,16 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from bundler.cli import app
+from bundler.cli.commands import app
+from bundler.config.scenario import Scenario
 from bundler.errors import InputError
-from bundler.planning import plan_bundles
-from bundler.problem_builder import (
+from bundler.input.unit_ids import assign_unit_ids
+from bundler.planning.planner import plan_bundles
+from bundler.planning.problem_builder import (
     REASON_NOT_COST_EFFICIENT,
     REASON_UNDECIDED_HEURISTIC,
     REASON_UNDECIDED_TIME,
 )
-from bundler.scenario import Scenario
-from bundler.unit_ids import assign_unit_ids
 from solvers.base import SolveParams, Termination
 from tests.layers import UTM, X0, Y0, ministry_export
 from tests.test_rasters import write_raster
@@ -157,8 +157,8 @@ def _scored(export):
 
 
 def test_unproven_groups_never_call_a_unit_not_cost_efficient(export, monkeypatch):
-    from bundler import planning
     from bundler.pipeline import adjacency
+    from bundler.planning import planner as planning
     from solvers.problem import BundlingResult
 
     units, scen = _scored(export)

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from bundler import report
-from bundler.report import MAP_BACKGROUND, UNSELECTED_FILL, bundle_colors, write_report
+from bundler.outputs import report
+from bundler.outputs.report import MAP_BACKGROUND, UNSELECTED_FILL, bundle_colors, write_report
 from tests.report_fixtures import NASTY_ID, NASTY_REASON, UTM, X0, Y0, report_inputs
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bundler.config.scenario import Scenario, field_sources, from_dict, load_scenario
 from bundler.errors import InputError
-from bundler.scenario import Scenario, field_sources, from_dict, load_scenario
 
 
 def _load(tmp_path, text):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bundler.scenario import Scenario, field_sources, load_scenario
-from bundler.scenario_doc import render_scenario
+from bundler.config.doc import render_scenario
+from bundler.config.scenario import Scenario, field_sources, load_scenario
 
 DEFAULT = Path(__file__).resolve().parents[1] / "scenarios" / "default.toml"
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bundler.economics_config import EconomicsSection
-from bundler.estimation import estimate_bundles
-from bundler.schedule import PRIORITY_COLUMNS, schedule_bundles, schedule_table
-from bundler.sharing_config import ScheduleSection
+from bundler.config.economics import EconomicsSection
+from bundler.config.sharing import ScheduleSection
+from bundler.economics.estimation import estimate_bundles
+from bundler.economics.schedule import PRIORITY_COLUMNS, schedule_bundles, schedule_table
 from tests.scored import scored_grid
 
 

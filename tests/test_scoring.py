@@ -12,17 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
+from bundler.config.scenario import Scenario, field_sources, from_dict
+from bundler.config.scoring import ScoringSection
 from bundler.errors import InputError
-from bundler.potential_tables import (
+from bundler.input.rasters import zonal_areas
+from bundler.scoring.potential_tables import (
     potential_by_intervention,
     potential_by_scheme,
     print_tables,
 )
-from bundler.rasters import zonal_areas
-from bundler.scenario import Scenario, field_sources, from_dict
-from bundler.scoring import classify_typology, deforestation_rate
-from bundler.scoring import score_units as _score_units
-from bundler.scoring_config import ScoringSection
+from bundler.scoring.units import classify_typology, deforestation_rate
+from bundler.scoring.units import score_units as _score_units
 from tests.test_rasters import LAEA, write_raster
 
 # The known answers below were worked by hand with these three assumed factors; pinning

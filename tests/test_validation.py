@@ -10,9 +10,9 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, Polygon
 
+from bundler.config.scenario import Scenario, from_dict
 from bundler.errors import InputError
-from bundler.scenario import Scenario, from_dict
-from bundler.validation import load_units
+from bundler.input.validation import load_units
 from tests.layers import UTM, X0, Y0, bowtie, layer, ministry_export, square
 
 

@@ -1,0 +1,5 @@
+"""``python -m bundler.cli``: the same as the ``psbundle`` console script."""
+
+from bundler.cli.commands import main
+
+main()

@@ -1,0 +1,692 @@
+"""The ``psbundle`` command line: a thin layer over the pipeline functions."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import shapely
+import typer
+from rich.table import Table
+
+from bundler import __version__
+from bundler.cli import scale as cli_scale
+from bundler.cli.common import (
+    AssumeCrsOpt,
+    IdColumnOpt,
+    MaxGapOpt,
+    Objective,
+    ProvinceOpt,
+    ScenarioOpt,
+    UnitsArg,
+    check_solver,
+    err,
+    escape_markup,
+    out,
+    overrides,
+    plan_overrides,
+    prepare,
+)
+from bundler.cli.progress import progress_bar
+from bundler.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, PsBundlerError
+
+app = typer.Typer(
+    name="psbundle",
+    help=(
+        "Bundle Social Forestry (Perhutanan Sosial) units into connected, cost-efficient "
+        "carbon projects.\n\n"
+        "Start with the built-in demo:  psbundle demo --out demo-out\n\n"
+        "Typical session on your own layer:\n\n"
+        "  psbundle validate permits.gpkg --province 'Sumatera Selatan'\n\n"
+        "  psbundle graph permits.gpkg --max-gap-m 1000 --edges edges.csv\n\n"
+        "  psbundle plan permits.gpkg --province 16 --out plan-16\n\n"
+        "  psbundle national permits.gpkg --out national\n\n"
+        "  psbundle sweep permits.gpkg --out sweep --grid price=5,10,20\n\n"
+        "Exit codes: 0 success, 1 internal error (a bug), 2 bad input, "
+        "3 output folder not empty (--force replaces only an earlier ps-bundler output), "
+        "4 solver failure, 5 partly done (some provinces of a national run or sweep failed), "
+        "130 interrupted."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _fail(message: str, code: int) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def friendly_errors(fn):
+    """Turn ps-bundler errors into one clear message and an exit code, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except PsBundlerError as exc:
+            _fail(escape_markup(str(exc)), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:  # a bug: say so plainly, show the traceback only on request
+            if os.environ.get("PSBUNDLE_DEBUG"):
+                traceback.print_exc()
+            _fail(
+                f"internal error ({type(exc).__name__}: {escape_markup(str(exc))}). This is a "
+                "bug in ps-bundler; set PSBUNDLE_DEBUG=1 to see the traceback and please report it",
+                EXIT_INTERNAL,
+            )
+
+    return wrapper
+
+
+def _version(value: bool):
+    if value:
+        out.print(f"psbundle {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+):
+    pass
+
+
+def _load(
+    units: Path,
+    scenario: Path | None,
+    province: str | None,
+    assume_crs: str | None,
+    id_column: str | None = None,
+):
+    from bundler.config.scenario import load_scenario
+    from bundler.input.validation import load_units
+
+    scen = overrides(load_scenario(scenario), **{"input.id_column": id_column})
+    with err.status(f"reading and checking {units} ..."):
+        report = load_units(units, scen, province=province, assume_crs=assume_crs)
+    return scen, report
+
+
+def _print_report(report, limit: int = 15) -> None:
+    units = report.units
+    table = Table(title=f"Validation of {report.source}", show_header=False, title_justify="left")
+    table.add_row("features in file", str(report.n_input))
+    if units is not None:
+        table.add_row("units checked", str(len(units)))
+        table.add_row("total area", f"{units['area_ha'].sum():,.0f} ha")
+        parts = shapely.get_num_geometries(units.geometry.values)
+        table.add_row("units in several parts", str(int((parts > 1).sum())))
+    table.add_row("input CRS", report.input_crs or "none")
+    if report.crs is not None:
+        table.add_row("working CRS (equal-area)", report.crs.srs)
+    table.add_row("repaired geometries", str(len(report.repaired)))
+    table.add_row("overlapping pairs", str(len(report.overlaps)))
+    table.add_row("decreed-area mismatches", str(len(report.area_mismatch)))
+    out.print(table)
+    if report.repaired:
+        out.print("[bold]Repaired geometries:[/] " + ", ".join(report.repaired))
+    if len(report.overlaps):
+        t = Table(title="Overlapping permits (largest first)", title_justify="left")
+        for c in ("unit_a", "unit_b", "overlap_ha"):
+            t.add_column(c, justify="right" if c == "overlap_ha" else "left")
+        rows = report.overlaps.sort_values("overlap_ha", ascending=False)
+        for r in rows.head(limit).itertuples(index=False):
+            t.add_row(str(r.unit_a), str(r.unit_b), f"{r.overlap_ha:,.2f}")
+        out.print(t)
+        if len(rows) > limit:
+            out.print(f"... and {len(rows) - limit} more overlapping pairs")
+    if len(report.area_mismatch):
+        t = Table(title="Decreed area (LUAS_SK) vs polygon area", title_justify="left")
+        for c in ("unit_id", "decreed_ha", "polygon_ha", "rel_diff"):
+            t.add_column(c)
+        for r in report.area_mismatch.head(limit).itertuples(index=False):
+            t.add_row(
+                str(r.unit_id), f"{r.decreed_ha:,.1f}", f"{r.polygon_ha:,.1f}", f"{r.rel_diff:+.1%}"
+            )
+        out.print(t)
+        if len(report.area_mismatch) > limit:
+            out.print(f"... and {len(report.area_mismatch) - limit} more")
+    for w in report.warnings:
+        err.print(f"[yellow]warning:[/] {escape_markup(w)}", highlight=False)
+
+
+@app.command()
+@friendly_errors
+def validate(
+    units: UnitsArg,
+    province: ProvinceOpt = None,
+    scenario: ScenarioOpt = None,
+    assume_crs: AssumeCrsOpt = None,
+    id_column: IdColumnOpt = None,
+):
+    """Check a PS unit layer and report every problem at once.
+
+    Errors (exit 2): no CRS, coordinates that contradict the CRS, empty or
+    non-polygon geometries, duplicate ids, unknown scheme codes, non-numeric,
+    missing, infinite or negative values. Repaired invalid geometries, overlapping
+    permits (with their overlap area) and decreed-vs-polygon area mismatches are
+    listed as warnings (exit 0).
+
+    Example: psbundle validate permits.gpkg --province 16
+    """
+    _, report = _load(units, scenario, province, assume_crs, id_column)
+    if report.ok:
+        _print_report(report)
+        out.print(f"[green]OK:[/] {report.source} is usable ({len(report.units)} units).")
+    report.raise_if_errors()
+
+
+def _build_graph(report, scen, max_gap_m: float | None):
+    from bundler.graph.adjacency import build_adjacency
+
+    gap = scen.graph.max_gap_m if max_gap_m is None else max_gap_m
+    with progress_bar("building adjacency") as tick:
+        graph = build_adjacency(
+            report.units, gap, landscape_edges=scen.graph.landscape_edges, progress=tick
+        )
+    return graph, gap
+
+
+def _print_graph(graph, gap: float, limit: int = 20) -> None:
+    from bundler.graph.adjacency import graph_summary
+
+    s = graph_summary(graph)
+    t = Table(title=f"Adjacency graph (max gap {gap:g} m)", show_header=False, title_justify="left")
+    t.add_row("units", f"{s.n_units:,}")
+    t.add_row("neighbour pairs (edges)", f"{s.n_edges:,}")
+    t.add_row("connected groups", f"{s.n_components:,}")
+    t.add_row("largest group", f"{s.largest_component_size:,} units")
+    t.add_row("isolated units", f"{len(s.isolated):,}")
+    out.print(t)
+    sizes = {}
+    for size in s.component_sizes:
+        sizes[size] = sizes.get(size, 0) + 1
+    t = Table(title="Groups by size", title_justify="left")
+    t.add_column("units in group", justify="right")
+    t.add_column("groups", justify="right")
+    for size, count in sorted(sizes.items(), reverse=True):
+        t.add_row(str(size), str(count))
+    out.print(t)
+    if s.isolated:
+        shown = ", ".join(s.isolated[:limit])
+        more = f" and {len(s.isolated) - limit} more" if len(s.isolated) > limit else ""
+        out.print(f"[bold]Isolated units:[/] {shown}{more}")
+
+
+@app.command()
+@friendly_errors
+def graph(
+    units: UnitsArg,
+    max_gap_m: MaxGapOpt = None,
+    edges: Annotated[
+        Path | None, typer.Option("--edges", help="Write the neighbour pairs to this CSV file.")
+    ] = None,
+    province: ProvinceOpt = None,
+    scenario: ScenarioOpt = None,
+    assume_crs: AssumeCrsOpt = None,
+    id_column: IdColumnOpt = None,
+):
+    """Build the adjacency graph: which units may be bundled together.
+
+    Two units are neighbours when the gap between their boundaries is at most
+    --max-gap-m metres, or (scenario graph.landscape_edges) when they share a
+    landscape id. Prints the connected groups, their sizes and the isolated
+    units; --edges writes every pair with its gap and shared border length.
+
+    Example: psbundle graph permits.gpkg --max-gap-m 500 --edges edges.csv
+    """
+    from bundler.graph.adjacency import edges_frame
+    from bundler.outputs.files import atomic_write_file
+
+    scen, report = _load(units, scenario, province, assume_crs, id_column)
+    report.raise_if_errors()
+    g, gap = _build_graph(report, scen, max_gap_m)
+    _print_graph(g, gap)
+    if edges is not None:
+        frame = edges_frame(g)
+        atomic_write_file(edges, lambda p: frame.to_csv(p, index=False))
+        out.print(f"wrote {len(frame):,} neighbour pairs to {edges}")
+
+
+@app.command()
+@friendly_errors
+def generate(
+    out_file: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output layer; format from the suffix (.gpkg, .shp, .geojson, .fgb, .parquet).",
+        ),
+    ],
+    units: Annotated[int, typer.Option("--units", "-n", help="Number of units.", min=1)] = 300,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same file.")] = 0,
+    provinces: Annotated[
+        int, typer.Option("--provinces", help="Number of provinces (1-38).", min=1, max=38)
+    ] = 1,
+    crs: Annotated[
+        str,
+        typer.Option(
+            "--crs",
+            help="Output CRS: ESRI:54034 (World Cylindrical Equal Area, like many ministry "
+            "exports, the default) or EPSG:4326.",
+        ),
+    ] = "ESRI:54034",
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+):
+    """Write a realistic synthetic PS permit layer in the ministry's schema.
+
+    Units are clustered in landscapes with small gaps between neighbours, with a
+    long tail of areas, multipolygons, a few overlaps and invalid rings, forest
+    cover 2010/2020, peat, mangrove and readiness fields.
+
+    Example: psbundle generate --units 2000 --seed 7 --provinces 3 --out synthetic.gpkg
+    """
+    from bundler.errors import InputError, OutputExistsError
+    from bundler.synthetic.generator import CRS_CHOICES, generate_units, write_layer
+
+    suffixes = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet")
+    if out_file.suffix.lower() not in suffixes:
+        raise InputError(f"--out {out_file}: unknown format; use one of {', '.join(suffixes)}")
+    if crs.strip().upper() not in CRS_CHOICES:
+        raise InputError(f"--crs {crs}: unknown CRS; use {' or '.join(CRS_CHOICES)}")
+    if out_file.exists() and not force:
+        raise OutputExistsError(f"{out_file}: exists; pass --force to replace it")
+    t0 = time.perf_counter()
+    with err.status(f"generating {units:,} units ..."):
+        gdf = generate_units(units, seed=seed, n_provinces=provinces, crs=crs)
+        write_layer(gdf, out_file)
+    out.print(
+        f"wrote {len(gdf):,} units in {gdf['KODE_PROV'].nunique()} province(s), "
+        f"{gdf['LUAS_SK'].sum():,.0f} ha, to {out_file} ({time.perf_counter() - t0:.1f} s)"
+    )
+
+
+RasterOpt = Path | None
+
+
+def _raster_flags(forest_2010, forest_2020, peat, mangrove) -> dict[str, Path | None]:
+    from bundler.errors import InputError
+
+    if (forest_2010 is None) != (forest_2020 is None):
+        raise InputError("--forest-2010 and --forest-2020 go together: give both or neither")
+    return {
+        "forest_2010": forest_2010,
+        "forest_2020": forest_2020,
+        "peat": peat,
+        "mangrove": mangrove,
+    }
+
+
+@app.command()
+@friendly_errors
+def solvers():
+    """List the solver backends and whether they work on this machine.
+
+    Exact backends (highs, cbc, cpsat) solve a rooted-assignment MIP with
+    contiguity cuts and prove optimality or report their bound and gap; the
+    heuristic is fast and gives no proof.
+
+    Example: psbundle solvers
+    """
+    from solvers.registry import BACKENDS, available_backends
+
+    ok = {b.name for b in available_backends()}
+    t = Table(title="Solver backends", title_justify="left")
+    for c in ("name", "kind", "available", "description"):
+        t.add_column(c)
+    for b in BACKENDS.values():
+        t.add_row(b.name, b.kind, "yes" if b.name in ok else "no", b.description)
+    out.print(t)
+
+
+@app.command()
+@friendly_errors
+def score(
+    units: UnitsArg,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    forest_2010: Annotated[
+        RasterOpt,
+        typer.Option(
+            "--forest-2010",
+            help="Forest raster of 2010 (GeoTIFF; 1/0 forest or a 0-1 fraction; any CRS).",
+        ),
+    ] = None,
+    forest_2020: Annotated[
+        RasterOpt, typer.Option("--forest-2020", help="Forest raster of 2020.")
+    ] = None,
+    peat: Annotated[RasterOpt, typer.Option("--peat", help="Peat raster.")] = None,
+    mangrove: Annotated[RasterOpt, typer.Option("--mangrove", help="Mangrove raster.")] = None,
+    province: ProvinceOpt = None,
+    scenario: ScenarioOpt = None,
+    assume_crs: AssumeCrsOpt = None,
+    id_column: IdColumnOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace the folder when it holds an earlier ps-bundler output "
+            "(never a folder with other files).",
+        ),
+    ] = False,
+):
+    """Score every unit: typology, interventions, mitigation potential, additionality, readiness.
+
+    Forest, peat and mangrove areas come from rasters by exact-area zonal
+    statistics when given, otherwise from the layer's columns (forest_ha_2010,
+    forest_ha_2020, peat_ha, mangrove_ha). Writes scored_units.gpkg and the
+    brief's two tables (potential by intervention, by scheme x intervention) as
+    CSV, and prints them.
+
+    Example: psbundle score permits.gpkg --out scored
+    --forest-2010 fc2010.tif --forest-2020 fc2020.tif
+    """
+    from bundler.config.scenario import load_scenario
+    from bundler.outputs.files import atomic_output_dir, check_output_dir, write_layers
+    from bundler.scoring.potential_tables import (
+        intervention_table,
+        potential_by_intervention,
+        potential_by_scheme,
+        scheme_table,
+    )
+
+    check_output_dir(out_dir, force)
+    scen = overrides(load_scenario(scenario), **{"input.id_column": id_column})
+    rasters = _raster_flags(forest_2010, forest_2020, peat, mangrove)
+    prepared = prepare(units, scen, province, assume_crs, rasters)
+    by_int = potential_by_intervention(prepared.units)
+    by_scheme = potential_by_scheme(prepared.units)
+    with atomic_output_dir(out_dir, force) as tmp:
+        write_layers(tmp / "scored_units.gpkg", {"units": prepared.units}, prepared.units)
+        by_int.to_csv(tmp / "potential_by_intervention.csv", float_format="%.4f")
+        by_scheme.to_csv(tmp / "potential_by_scheme.csv", float_format="%.4f")
+    out.print(intervention_table(by_int))
+    out.print(scheme_table(by_scheme))
+    out.print(f"[green]scored {len(prepared.units):,} units into[/] {out_dir}/")
+
+
+@app.command()
+@friendly_errors
+def plan(
+    units: UnitsArg,
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Output folder (must be empty or absent unless --force)."),
+    ],
+    scenario: ScenarioOpt = None,
+    province: ProvinceOpt = None,
+    solver: Annotated[
+        str,
+        typer.Option(
+            "--solver", help="Backend: highs, cbc, cpsat or heuristic (see psbundle solvers)."
+        ),
+    ] = "highs",
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds for the whole solve.", min=0.1)
+    ] = 60.0,
+    objective: Annotated[
+        Objective | None,
+        typer.Option(
+            "--objective", help="npv (default), credits or max-p (max-p regions, no cost test)."
+        ),
+    ] = None,
+    min_area_ha: Annotated[
+        float | None,
+        typer.Option(
+            "--min-area-ha", help="Minimum bundle area, ha (scenario bundling.min_area_ha).", min=0
+        ),
+    ] = None,
+    max_gap_m: MaxGapOpt = None,
+    carbon_price: Annotated[
+        float | None,
+        typer.Option(
+            "--carbon-price", help="Carbon price, USD/tCO2e; also the default cost ceiling.", min=0
+        ),
+    ] = None,
+    forest_2010: Annotated[
+        RasterOpt, typer.Option("--forest-2010", help="Forest raster 2010.")
+    ] = None,
+    forest_2020: Annotated[
+        RasterOpt, typer.Option("--forest-2020", help="Forest raster 2020.")
+    ] = None,
+    peat: Annotated[RasterOpt, typer.Option("--peat", help="Peat raster.")] = None,
+    mangrove: Annotated[RasterOpt, typer.Option("--mangrove", help="Mangrove raster.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (heuristic and solvers).")] = 0,
+    threads: Annotated[int, typer.Option("--threads", help="Solver threads.", min=1)] = 1,
+    gap: Annotated[
+        float,
+        typer.Option("--gap", help="Relative optimality gap at which to stop.", min=0, max=0.99),
+    ] = 1e-4,
+    assume_crs: AssumeCrsOpt = None,
+    id_column: IdColumnOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace the folder when it holds an earlier ps-bundler output "
+            "(never a folder with other files).",
+        ),
+    ] = False,
+):
+    """Pick and merge neighbouring units into connected, cost-efficient carbon projects.
+
+    Every bundle is connected under the gap rule, reaches the minimum area (an
+    overlap counted once), passes the cost test (levelized cost per credited
+    tCO2e at most the carbon price) and stays manageable (maximum area, units
+    and radius). The plan is checked by an independent verifier, then written
+    atomically to --out: plan.gpkg (layers units and bundles), bundles.csv and
+    run.json (inputs with sha256, resolved scenario, solver, termination,
+    objective, bound, gap, runtime, versions, seed). A plan is called optimal
+    only when the solver proved it.
+
+    Example: psbundle plan permits.gpkg --out plan-16 --province 16 --carbon-price 10
+    """
+    from bundler.config.scenario import load_scenario
+    from bundler.outputs.files import atomic_output_dir, check_output_dir
+    from bundler.outputs.plan import write_plan
+    from bundler.pipeline import adjacency
+    from solvers.base import SolveParams
+
+    check_output_dir(out_dir, force)
+    check_solver(solver)
+    scen = plan_overrides(
+        load_scenario(scenario),
+        min_area_ha,
+        max_gap_m,
+        carbon_price,
+        objective,
+        id_column,
+        scenario_file=scenario,
+    )
+    rasters = _raster_flags(forest_2010, forest_2020, peat, mangrove)
+    prepared = prepare(units, scen, province, assume_crs, rasters)
+    params = SolveParams(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
+    with progress_bar("building adjacency") as tick:
+        graph = adjacency(prepared.units, scen, tick)
+    result = _solve(prepared.units, graph, scen, solver, params)
+    with atomic_output_dir(out_dir, force) as tmp:
+        write_plan(
+            tmp,
+            prepared.units,
+            result,
+            scen,
+            prepared.inputs,
+            {
+                "seed": seed,
+                "time_limit_s": time_limit,
+                "threads": threads,
+                "rel_gap_target": gap,
+                "max_gap_m": scen.graph.max_gap_m,
+                "province": province,
+                "warnings": prepared.warnings,
+            },
+        )
+    _print_plan(result, out_dir)
+
+
+def _solve(units, graph, scen, solver: str, params):
+    """Plan bundles under the scenario's gap rule, with a progress bar."""
+    from bundler.planning.planner import plan_bundles
+
+    with progress_bar("solving groups of units") as tick:
+        return plan_bundles(
+            units, graph, scen, scen.graph.max_gap_m, solver=solver, params=params, progress=tick
+        )
+
+
+def _print_plan(result, out_dir: Path) -> None:
+    from bundler.outputs.gaps import format_gap
+
+    b = result.bundles
+    t = Table(title="Plan", show_header=False, title_justify="left")
+    t.add_row("objective", result.objective_name)
+    t.add_row("solver", result.solver)
+    t.add_row("termination", result.termination.value)
+    t.add_row("objective value", "-" if result.objective is None else f"{result.objective:,.2f}")
+    t.add_row("bound", "-" if result.bound is None else f"{result.bound:,.2f}")
+    t.add_row("gap", format_gap(result.objective, result.bound))
+    t.add_row("bundles", str(len(b)))
+    if len(b):
+        t.add_row("units in bundles", str(int(b["n_units"].sum())))
+        t.add_row("area in bundles", f"{b['area_ha'].sum():,.0f} ha")
+        if b["credits_tco2e_yr"].notna().any():
+            t.add_row("credits", f"{b['credits_tco2e_yr'].sum():,.0f} tCO2e/yr")
+            t.add_row("NPV", f"{b['npv_usd'].sum():,.0f} USD")
+    t.add_row("runtime", f"{result.runtime_s:.1f} s")
+    out.print(t)
+    if result.explanation:
+        out.print(f"[yellow]{escape_markup(result.explanation)}[/]")
+    out.print(f"[green]plan written to[/] {out_dir}/ (plan.gpkg, bundles.csv, run.json)")
+
+
+@app.command("scenario")
+@friendly_errors
+def scenario_cmd(
+    scenario: Annotated[
+        Path | None, typer.Argument(help="A scenario file to check and show resolved.")
+    ] = None,
+    write: Annotated[
+        Path | None, typer.Option("--write", help="Write the TOML to this file.")
+    ] = None,
+):
+    """Show a scenario as TOML: every key, its value and the source of the default.
+
+    Without a file, shows the defaults: a starting point for your own scenario.
+    With a file, checks it (unknown keys, types, ranges) and shows it resolved.
+
+    Example: psbundle scenario --write my-scenario.toml
+    """
+    from bundler.config.doc import render_scenario
+    from bundler.config.scenario import load_scenario
+    from bundler.outputs.files import atomic_write_file
+
+    text = render_scenario(load_scenario(scenario))
+    if write is None:
+        out.print(text, markup=False, highlight=False, end="")
+    else:
+        atomic_write_file(write, lambda p: p.write_text(text, encoding="utf-8"))
+        out.print(f"wrote {write}")
+
+
+DEMO_UNITS = 300
+DEMO_SEED = 2026
+# a voluntary-market price (domain.md: REDD+ ~3-10, ARR ~10-25 USD/t, indicative)
+DEMO_SCENARIO = {"economics.carbon_price_usd": 15.0}
+
+
+@app.command()
+@friendly_errors
+def demo(
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the demo's files.")
+    ] = Path("psbundle-demo"),
+    solver: Annotated[str, typer.Option("--solver", help="Solver backend.")] = "highs",
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds for the solve.", min=0.1)
+    ] = 30.0,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace the folder when it holds an earlier ps-bundler output "
+            "(never a folder with other files).",
+        ),
+    ] = False,
+):
+    """Run the whole chain on the built-in demo: one generated province of 300 units.
+
+    Generates the demo layer (seed 2026), validates and scores it, builds the
+    adjacency graph and plans bundles at the demo's carbon price of 15 USD/t,
+    writing units.gpkg, edges.csv and the plan (plan.gpkg, bundles.csv,
+    run.json) into the output folder.
+
+    Example: psbundle demo --out demo-out
+    """
+    from bundler.config.scenario import Scenario
+    from bundler.graph.adjacency import edges_frame
+    from bundler.outputs.files import atomic_output_dir, check_output_dir
+    from bundler.outputs.plan import write_plan
+    from bundler.pipeline import adjacency, prepare_units
+    from bundler.synthetic.generator import generate_units, write_layer
+    from solvers.base import SolveParams
+
+    check_output_dir(out_dir, force)
+    scen = Scenario(name="demo").with_values(DEMO_SCENARIO)
+    with atomic_output_dir(out_dir, force) as tmp:
+        with err.status("generating, checking and scoring the demo province ..."):
+            layer = tmp / "units.gpkg"
+            write_layer(generate_units(DEMO_UNITS, seed=DEMO_SEED, n_provinces=1), layer)
+            prepared = prepare_units(layer, scen)
+        _print_report(prepared.report, limit=5)
+        with progress_bar("building adjacency") as tick:
+            graph = adjacency(prepared.units, scen, tick)
+        _print_graph(graph, scen.graph.max_gap_m, limit=10)
+        edges_frame(graph).to_csv(tmp / "edges.csv", index=False)
+        params = SolveParams(time_limit=time_limit, seed=DEMO_SEED)
+        result = _solve(prepared.units, graph, scen, solver, params)
+        write_plan(
+            tmp,
+            prepared.units,
+            result,
+            scen,
+            {"units": layer},
+            {
+                "seed": DEMO_SEED,
+                "time_limit_s": time_limit,
+                "demo": True,
+                "max_gap_m": scen.graph.max_gap_m,
+                "warnings": prepared.warnings,
+            },
+        )
+    _print_plan(result, out_dir)
+    out.print(
+        f"[green]demo written to[/] {out_dir}/ (units.gpkg, edges.csv, plan.gpkg, "
+        "bundles.csv, run.json)"
+    )
+
+
+# registered here, after every shared piece above exists
+app.command()(friendly_errors(cli_scale.national))
+app.command()(friendly_errors(cli_scale.sweep))
+
+
+def main() -> None:
+    """Entry point of the ``psbundle`` console script."""
+    app(prog_name="psbundle")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

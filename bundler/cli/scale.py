@@ -1,0 +1,382 @@
+"""``psbundle national`` and ``psbundle sweep``: many provinces and scenarios on Dask."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from bundler.cli.common import (
+    AssumeCrsOpt,
+    IdColumnOpt,
+    MaxGapOpt,
+    Objective,
+    ProvinceOpt,
+    ScenarioOpt,
+    UnitsArg,
+    check_solver,
+    err,
+    escape_markup,
+    out,
+    overrides,
+    plan_overrides,
+    prepare,
+)
+from bundler.cli.progress import progress_bar
+from bundler.planning.settings_check import check_settings
+
+CACHE_NAME = ".psbundle-cache"
+
+SolverOpt = Annotated[
+    str,
+    typer.Option(
+        "--solver", help="Backend: highs, cbc, cpsat or heuristic (see psbundle solvers)."
+    ),
+]
+TimeLimitOpt = Annotated[
+    float,
+    typer.Option(
+        "--time-limit",
+        help="Seconds for each province's solve (a proven optimum may come sooner).",
+        min=0.1,
+    ),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (heuristic and solvers).")]
+GapOpt = Annotated[
+    float,
+    typer.Option("--gap", help="Relative optimality gap at which to stop.", min=0, max=0.99),
+]
+WorkersOpt = Annotated[
+    int,
+    typer.Option("--workers", help="Worker processes of the local Dask cluster.", min=1),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Address of a running Dask scheduler (tcp://host:8786) to use instead of a "
+        "local cluster. Its workers need ps-bundler installed, not the input file.",
+    ),
+]
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache",
+        help=f"Folder of completed provinces, so a re-run resumes. Default: {CACHE_NAME} "
+        "beside --out. Delete it to start afresh.",
+    ),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace the folder when it holds an earlier ps-bundler output "
+        "(never a folder with other files).",
+    ),
+]
+OutOpt = Annotated[
+    Path,
+    typer.Option("--out", "-o", help="Output folder (must be empty or absent unless --force)."),
+]
+
+
+def national(
+    units: UnitsArg,
+    out_dir: OutOpt,
+    scenario: ScenarioOpt = None,
+    solver: SolverOpt = "highs",
+    time_limit: TimeLimitOpt = 10.0,
+    objective: Annotated[
+        Objective | None, typer.Option("--objective", help="npv (default), credits or max-p.")
+    ] = None,
+    min_area_ha: Annotated[
+        float | None,
+        typer.Option("--min-area-ha", help="Minimum bundle area, ha.", min=0),
+    ] = None,
+    max_gap_m: MaxGapOpt = None,
+    carbon_price: Annotated[
+        float | None,
+        typer.Option("--carbon-price", help="Carbon price, USD/tCO2e.", min=0),
+    ] = None,
+    seed: SeedOpt = 0,
+    gap: GapOpt = 1e-4,
+    workers: WorkersOpt = 2,
+    scheduler: SchedulerOpt = None,
+    cache: CacheOpt = None,
+    assume_crs: AssumeCrsOpt = None,
+    id_column: IdColumnOpt = None,
+    force: ForceOpt = False,
+):
+    """Plan every province on its own, on Dask, then merge a national picture.
+
+    The layer is validated and scored once; each province is then planned,
+    estimated and scheduled as its own task (bundles never cross a province
+    border; the scenario's yearly capacities apply to each provincial office).
+    Completed provinces are kept in the cache as they finish: re-running the
+    same command resumes, planning only what is missing. A province that
+    fails is reported (exit code 5) and the others are still written.
+
+    Writes to --out: provinces/<code>/ (each province's plan files),
+    provinces.csv, priority.csv (national and provincial rank), bundles.csv,
+    estimates.csv, yearly.csv, benefit_sharing.csv, the brief's two tables
+    (potential_by_intervention.csv, potential_by_scheme.csv), plan.gpkg,
+    report.html, map.png and run.json. For raster-based forest figures, run
+    psbundle score first and pass its units.gpkg.
+
+    Example: psbundle national permits.gpkg --out national-2027 --carbon-price 10
+    """
+    from bundler.outputs.files import atomic_output_dir
+    from bundler.outputs.national import write_national
+    from bundler.scoring.potential_tables import print_tables
+
+    run_on = _RunOn(units, out_dir, solver, time_limit, gap, seed, workers, scheduler, cache)
+    base = _start(out_dir, force, solver, scenario)
+    scen = plan_overrides(
+        base, min_area_ha, max_gap_m, carbon_price, objective, id_column, scenario_file=scenario
+    )
+    prepared = prepare(units, scen, None, assume_crs, {})
+    parts = run_on.parts([(scen, prepared.units)], report=True)
+    facts = {**run_on.facts(), "warnings": prepared.warnings}
+    with atomic_output_dir(out_dir, force) as tmp, err.status("writing national outputs ..."):
+        run = write_national(tmp, prepared.units, parts, scen, facts)
+    _print_provinces(parts)
+    for table in print_tables(prepared.units):
+        out.print(table)
+    out.print(
+        f"[green]national run written to[/] {out_dir}/ ({run['n_bundles']} bundles; "
+        f"{run['provinces_computed']} provinces planned, {run['provinces_resumed']} resumed, "
+        f"{len(run['provinces_failed'])} failed; {run_on.elapsed():.0f} s)"
+    )
+    _raise_if_failed(parts, out_dir)
+
+
+def sweep(
+    units: UnitsArg,
+    more: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="More scenario files or grid items, after the first --scenarios or --grid.",
+            show_default=False,
+        ),
+    ] = None,
+    out_dir: OutOpt = Path("psbundle-sweep"),
+    scenarios: Annotated[
+        list[Path] | None,
+        typer.Option("--scenarios", help="Scenario TOML files to compare (one per scenario)."),
+    ] = None,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--grid",
+            help="KEY=V1,V2,... items; every combination is a scenario. Keys: price, "
+            "min_area_ha, max_area_ha, max_units, max_gap_m, objective, min_readiness, "
+            "discount_rate, or any dotted scenario key.",
+        ),
+    ] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option("--scenario", "-s", help="Base scenario that --grid varies."),
+    ] = None,
+    province: ProvinceOpt = None,
+    solver: SolverOpt = "highs",
+    time_limit: TimeLimitOpt = 10.0,
+    seed: SeedOpt = 0,
+    gap: GapOpt = 1e-4,
+    workers: WorkersOpt = 2,
+    scheduler: SchedulerOpt = None,
+    cache: CacheOpt = None,
+    assume_crs: AssumeCrsOpt = None,
+    id_column: IdColumnOpt = None,
+    force: ForceOpt = False,
+):
+    """Compare scenarios: plan the same layer under each, on Dask, side by side.
+
+    Give scenario files (--scenarios a.toml b.toml) or a grid of values
+    (--grid price=3,5,10 min_area_ha=5000,10000 gives six scenarios). Each
+    scenario is planned province by province as in psbundle national, with
+    the same cache, so a re-run resumes.
+
+    Writes to --out: comparison.csv, comparison.md and comparison.png
+    (bundles, units included, area, credits and NPV per scenario), run.json,
+    and scenarios/<name>/ with the resolved scenario.toml, priority.csv,
+    bundles.csv and provinces.csv.
+
+    Example: psbundle sweep permits.gpkg --out sweep --province 16 --grid price=5,10,20
+    """
+    from bundler.errors import InputError
+    from bundler.outputs.files import atomic_output_dir
+    from bundler.outputs.sweep import write_sweep
+    from bundler.scale.sweep import file_scenarios, grid_scenarios, grid_values, parse_grid
+
+    run_on = _RunOn(units, out_dir, solver, time_limit, gap, seed, workers, scheduler, cache)
+    more = list(more or [])
+    if bool(scenarios) == bool(grid):
+        raise InputError("give either --scenarios FILE ... or --grid KEY=V1,V2 ..., not both")
+    base = overrides(_start(out_dir, force, solver, scenario), **{"input.id_column": id_column})
+    values_of: dict[str, dict] = {}
+    if grid:
+        items = parse_grid([*grid, *more])
+        scens = grid_scenarios(base, items)
+        values_of = dict(zip((s.name for s in scens), grid_values(items), strict=True))
+        for s in scens:
+            check_settings(s, scenario, {key: f"--grid {label}" for label, key, _ in items})
+    else:
+        files = [*scenarios, *map(Path, more)]
+        scens = file_scenarios(files)
+        scens = [overrides(s, **{"input.id_column": id_column}) for s in scens]
+        for s, f in zip(scens, files, strict=True):
+            check_settings(s, f)
+    work, prepared_by, warnings = [], {}, []
+    for s in scens:
+        # scoring and validation may differ by scenario; prepare each variant once
+        variant = json.dumps([_section(s, k) for k in ("input", "validation", "scoring")])
+        if variant not in prepared_by:
+            prepared = prepare(units, s, province, assume_crs, {})
+            prepared_by[variant] = prepared.units
+            warnings.extend(w for w in prepared.warnings if w not in warnings)
+        work.append((s, prepared_by[variant]))
+    parts = run_on.parts(work, report=False)
+    facts = {**run_on.facts(), "province": province, "warnings": warnings}
+    with atomic_output_dir(out_dir, force) as tmp, err.status("writing the comparison ..."):
+        write_sweep(tmp, scens, parts, values_of, facts)
+    _print_comparison(out_dir / "comparison.csv")
+    out.print(f"[green]sweep written to[/] {out_dir}/ (comparison.csv, comparison.png, scenarios/)")
+    _raise_if_failed(parts, out_dir)
+
+
+def _start(out_dir: Path, force: bool, solver: str, scenario: Path | None):
+    """Check the output folder and the solver before any work; return the scenario."""
+    from bundler.config.scenario import load_scenario
+    from bundler.outputs.files import check_output_dir
+
+    check_output_dir(out_dir, force)
+    check_solver(solver)
+    return load_scenario(scenario)
+
+
+@dataclass
+class _RunOn:
+    """Where and how parts are planned: the input, solver settings, Dask and the cache."""
+
+    units: Path
+    out_dir: Path
+    solver: str
+    time_limit: float
+    gap: float
+    seed: int
+    workers: int
+    scheduler: str | None
+    cache: Path | None
+    started: float = field(default_factory=time.perf_counter)
+    inputs: dict = field(default_factory=dict)
+
+    def parts(self, work, report: bool):
+        """Plan every (scenario, units) pair province by province on Dask."""
+        from bundler.outputs.plan import input_record
+        from bundler.scale.dask_runner import dask_client
+        from bundler.scale.national import plan_parts
+        from bundler.scale.parts_cache import PartsCache
+        from solvers.base import SolveParams
+
+        self.inputs = {"units": input_record(self.units)}
+        cache = PartsCache(self.cache or self.out_dir.parent / CACHE_NAME)
+        params = SolveParams(
+            time_limit=self.time_limit, rel_gap=self.gap, threads=1, seed=self.seed
+        )
+        where = self.scheduler or f"a local cluster of {self.workers} workers"
+        with contextlib.ExitStack() as stack:
+            with err.status(f"starting Dask ({where}) ..."):
+                client = stack.enter_context(dask_client(self.scheduler, self.workers))
+            with progress_bar("planning provinces") as tick:
+                parts = plan_parts(
+                    work, self.inputs, self.solver, params, cache, client, report, tick
+                )
+        resumed = sum(p.status == "resumed" for p in parts)
+        if resumed:
+            err.print(f"resumed {resumed} of {len(parts)} province runs from {cache.root}")
+        return parts
+
+    def elapsed(self) -> float:
+        """Seconds since the command started."""
+        return time.perf_counter() - self.started
+
+    def facts(self) -> dict:
+        """The run's settings for ``run.json``."""
+        return {
+            "inputs": self.inputs,
+            "solver": self.solver,
+            "time_limit_s_per_province": self.time_limit,
+            "rel_gap_target": self.gap,
+            "seed": self.seed,
+            "dask": self.scheduler or f"local cluster, {self.workers} workers",
+            "planning_wall_time_s": round(self.elapsed(), 1),
+        }
+
+
+def _section(scen, name: str) -> dict:
+    from bundler.config.scenario import to_dict
+
+    return to_dict(getattr(scen, name))
+
+
+def _print_provinces(parts, limit: int = 40) -> None:
+    t = Table(title="Provinces", title_justify="left")
+    for col in (
+        "code",
+        "province",
+        "status",
+        "units",
+        "bundles",
+        "credits t/yr",
+        "NPV USD",
+        "term",
+    ):
+        t.add_column(col, justify="right" if col in ("units", "bundles") else "left")
+    for p in parts[:limit]:
+        s = p.summary
+        t.add_row(
+            p.code,
+            escape_markup(p.name),
+            p.status if p.status != "failed" else f"[red]failed[/]: {escape_markup(p.error)}",
+            str(p.n_units),
+            str(s.get("n_bundles", "-")),
+            f"{s['credits_tco2e_yr']:,.0f}" if s else "-",
+            f"{s['npv_usd']:,.0f}" if s else "-",
+            s.get("termination", "-"),
+        )
+    out.print(t)
+    if len(parts) > limit:
+        out.print(f"... and {len(parts) - limit} more in provinces.csv")
+
+
+def _print_comparison(path: Path) -> None:
+    import pandas as pd
+
+    table = pd.read_csv(path)
+    t = Table(title="Scenario comparison", title_justify="left")
+    cols = ["scenario", "bundles", "units_included", "credits_tco2e_yr", "npv_usd", "termination"]
+    for c in cols:
+        t.add_column(c)
+    for row in table[cols].itertuples(index=False):
+        t.add_row(*[f"{v:,.0f}" if isinstance(v, float) else escape_markup(str(v)) for v in row])
+    out.print(t)
+
+
+def _raise_if_failed(parts, out_dir: Path) -> None:
+    from bundler.errors import PartialFailureError
+
+    failed = [p for p in parts if p.status == "failed"]
+    if failed:
+        names = "; ".join(f"{p.scenario}/{p.code} ({p.error})" for p in failed[:5])
+        more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+        raise PartialFailureError(
+            f"{len(failed)} of {len(parts)} province runs failed: {names}{more}. "
+            f"The others were written to {out_dir}/ (see provinces.csv); run the same "
+            "command again to retry only the failed ones"
+        )

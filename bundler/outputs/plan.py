@@ -1,0 +1,242 @@
+"""Writing a plan: ``plan.gpkg`` (units and bundles layers), ``bundles.csv``, ``run.json``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from bundler import __version__
+from bundler.config.scenario import Scenario, to_dict
+from bundler.outputs.files import write_layers
+from bundler.planning.planner import Plan
+from solvers.base import absolute_gap
+
+PACKAGES = (
+    "ps-bundler",
+    "highspy",
+    "ortools",
+    "pulp",
+    "networkx",
+    "geopandas",
+    "shapely",
+    "pyogrio",
+    "pyproj",
+    "numpy",
+    "scipy",
+)
+
+
+def sha256_of(path: str | Path) -> str:
+    """Hex sha256 of a file (streamed), or of every file in a folder (e.g. a shapefile's)."""
+    p = Path(path)
+    h = hashlib.sha256()
+    files = sorted(p.parent.glob(p.stem + ".*")) if p.suffix.lower() == ".shp" else [p]
+    for f in files:
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def input_record(value: str | Path | dict) -> dict:
+    """``{"path", "sha256"}`` of an input file, or the record itself when already made."""
+    if isinstance(value, dict):
+        return {"path": str(value["path"]), "sha256": str(value["sha256"])}
+    return {"path": str(value), "sha256": sha256_of(value)}
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages a plan depends on."""
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def units_layer(units: gpd.GeoDataFrame, plan: Plan) -> gpd.GeoDataFrame:
+    """Every input unit with ``bundle_id`` and ``reason`` next to its scores."""
+    out = units.copy()
+    out["bundle_id"] = plan.unit_bundle.to_numpy()
+    out["reason"] = plan.unit_reason.to_numpy()
+    first = ["unit_id", "bundle_id", "reason"]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+def bundles_layer(units: gpd.GeoDataFrame, bundles: pd.DataFrame) -> gpd.GeoDataFrame:
+    """One dissolved (multi)polygon per bundle with its figures."""
+    table = bundles.drop(columns="unit_ids")
+    if not len(table):
+        return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries([], crs=units.crs))
+    members = bundles[["bundle_id", "unit_ids"]].explode("unit_ids")
+    where = dict(zip(members["unit_ids"], members["bundle_id"], strict=True))
+    dissolved = (
+        units.assign(bundle_id=units["unit_id"].astype(str).map(where))
+        .dropna(subset=["bundle_id"])
+        .dissolve(by="bundle_id")[["geometry"]]
+        .reset_index()
+    )
+    return gpd.GeoDataFrame(
+        table.merge(dissolved, on="bundle_id"), geometry="geometry", crs=units.crs
+    )
+
+
+def write_plan(
+    folder: Path,
+    units: gpd.GeoDataFrame,
+    plan: Plan,
+    scenario: Scenario,
+    inputs: dict[str, Path | dict],
+    run_facts: dict,
+    report: bool = True,
+) -> dict:
+    """Estimate, schedule and share the plan's bundles, and write every output into ``folder``.
+
+    ``folder`` is a scratch folder that the caller moves into place, so a run's
+    files appear all together or not at all.
+
+    Parameters
+    ----------
+    folder : Path
+    units : GeoDataFrame
+        Scored units in the working CRS.
+    plan : Plan
+    scenario : Scenario
+        The resolved scenario (defaults plus file plus command-line overrides).
+    inputs : dict
+        Name -> path of every input file; their sha256 go into ``run.json``.
+        A value may instead be a ready ``{"path": ..., "sha256": ...}`` record
+        (a worker of a national run may not see the input file).
+    run_facts : dict
+        Extra facts for ``run.json`` (seed, time limit, gap rule, command line ...).
+    report : bool
+        Also write ``report.html`` and ``map.png`` (sweeps skip them for speed).
+
+    Returns
+    -------
+    dict
+        The facts written to ``run.json``.
+
+    Notes
+    -----
+    Files: ``plan.gpkg`` (layers ``units`` and ``bundles``, the latter with
+    ``start_year`` and ``priority_rank``), ``bundles.csv``, ``estimates.csv``,
+    ``yearly.csv``, ``priority.csv``, ``benefit_sharing.csv``, ``run.json``,
+    ``report.html`` and ``map.png``.
+    """
+    from bundler.economics.estimation import estimate_plan
+    from bundler.outputs.report import write_report
+
+    est, priority, sharing, schedule_term = estimate_plan(units, plan, scenario)
+    order = priority.set_index("bundle_id")
+    table = plan.bundles.copy()
+    table["start_year"] = table["bundle_id"].map(order["start_year"]).astype(str)
+    table["priority_rank"] = table["bundle_id"].map(order["rank"]).astype("Int64")
+
+    unit_layer = units_layer(units, plan)
+    bundle_layer = bundles_layer(units, plan.bundles)
+    bundle_layer["start_year"] = bundle_layer["bundle_id"].map(order["start_year"]).astype(str)
+    bundle_layer["priority_rank"] = bundle_layer["bundle_id"].map(order["rank"]).astype("Int64")
+    write_layers(folder / "plan.gpkg", {"units": unit_layer, "bundles": bundle_layer}, units)
+    csv = table.assign(unit_ids=table["unit_ids"].map(";".join))
+    csv.to_csv(folder / "bundles.csv", index=False, float_format="%.4f")
+    est.summary.to_csv(folder / "estimates.csv", index=False, float_format="%.4f")
+    est.yearly.to_csv(folder / "yearly.csv", index=False, float_format="%.4f")
+    priority.to_csv(folder / "priority.csv", index=False, float_format="%.2f")
+    sharing.to_csv(folder / "benefit_sharing.csv", index=False, float_format="%.2f")
+    run = {
+        "ps_bundler": __version__,
+        "inputs": {k: input_record(v) for k, v in inputs.items()},
+        "scenario": to_dict(scenario),
+        "solver": plan.solver,
+        "objective_name": plan.objective_name,
+        "termination": plan.termination.value,
+        "objective": plan.objective,
+        "bound": plan.bound,
+        "gap": plan.gap,
+        "abs_gap": absolute_gap(plan.objective, plan.bound),
+        "runtime_s": round(plan.runtime_s, 3),
+        "max_cost_per_tco2e": plan.max_cost_per_tco2e,
+        "n_units": len(units),
+        "n_bundles": len(plan.bundles),
+        "schedule_termination": schedule_term,
+        "components": [
+            {
+                "n_units": n,
+                "solved_by": r.solver,
+                "termination": r.termination.value,
+                "objective": r.objective,
+                "bound": r.bound,
+                "gap": r.gap,
+                "abs_gap": absolute_gap(r.objective, r.bound),
+                "runtime_s": round(r.runtime_s, 3),
+                "rounds": r.iterations,
+            }
+            for n, r in plan.component_results
+        ],
+        "explanation": plan.explanation,
+        "packages": package_versions(),
+        **run_facts,
+    }
+    (folder / "run.json").write_text(json.dumps(run, indent=2, default=json_default) + "\n")
+    if not report:
+        return run
+    yearly_credits = est.yearly.loc[:, ["bundle_id", "year", "credits_tco2e"]].rename(
+        columns={"credits_tco2e": "credits"}
+    )
+    report_facts = {
+        k: run[k]
+        for k in (
+            "solver",
+            "objective_name",
+            "termination",
+            "objective",
+            "bound",
+            "gap",
+            "runtime_s",
+            "n_units",
+            "n_bundles",
+            "schedule_termination",
+            "explanation",
+        )
+    }
+    report_facts.update(
+        scenario=scenario.name,
+        carbon_price_usd=scenario.economics.carbon_price_usd,
+        inputs=run["inputs"],
+        **{k: v for k, v in run_facts.items() if v is not None},
+    )
+    write_report(
+        folder,
+        unit_layer,
+        bundle_layer,
+        {
+            "Five-year priority list": priority,
+            "Bundles": est.summary,
+            "Benefit sharing": sharing,
+        },
+        yearly_credits,
+        report_facts,
+    )
+    return run
+
+
+def json_default(obj):
+    """``json.dumps`` fallback for paths, numpy scalars, tuples, sets and timestamps."""
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, tuple | set):
+        return list(obj)
+    if isinstance(obj, pd.Timestamp):
+        return obj.isoformat()
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON")

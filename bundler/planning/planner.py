@@ -1,0 +1,354 @@
+"""Planning: pick and merge neighbouring units into connected carbon projects.
+
+The pipeline is pure (no printing): scored units + adjacency graph + scenario
+-> independent problems per component -> solver -> plan -> independent
+verification -> exact economics of every bundle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+
+from bundler.config.scenario import Scenario
+from bundler.economics.costmodel import bundle_economics
+from bundler.errors import InputError, SolverError
+from bundler.input.unit_ids import SOURCE_KEYS
+from bundler.planning.problem_builder import (
+    REASON_NOT_CHOSEN,
+    REASON_NOT_CHOSEN_MAXP,
+    REASON_NOT_COST_EFFICIENT,
+    REASON_UNDECIDED_HEURISTIC,
+    REASON_UNDECIDED_TIME,
+    build_problems,
+)
+from bundler.planning.settings_check import check_settings
+from bundler.planning.verify import verify_plan
+from solvers.api import HEURISTIC, solve_bundling
+from solvers.base import SolveParams, Termination, relative_gap
+
+# seconds the heuristic gets for each component left once the time limit is spent
+SPENT_BUDGET_S = 0.1
+
+
+@dataclass
+class Plan:
+    """A verified plan.
+
+    Attributes
+    ----------
+    bundles : DataFrame
+        One row per bundle: ``bundle_id, unit_ids (list), n_units, area_ha,
+        credits_tco2e_yr, cost_usd, npv_usd, cost_per_tco2e`` and the main
+        intervention. Present values in USD.
+    unit_bundle : Series
+        ``bundle_id`` per unit (``""`` when not selected), aligned with the units.
+    unit_reason : Series
+        Why a unit is in no bundle (``""`` when it is in one).
+    termination : Termination
+        ``optimal`` only when every component was proven optimal.
+    objective, bound, gap : float or None
+    runtime_s : float
+    solver : str
+    objective_name : str
+    component_results : list
+        ``(n_units, BundlingResult)`` per solved component.
+    explanation : str
+        A sentence for plans without any bundle.
+    """
+
+    bundles: pd.DataFrame
+    unit_bundle: pd.Series
+    unit_reason: pd.Series
+    termination: Termination
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    runtime_s: float
+    solver: str
+    objective_name: str
+    max_cost_per_tco2e: float
+    component_results: list = field(default_factory=list)
+    explanation: str = ""
+
+    def with_prefix(self, prefix: str) -> Plan:
+        """A copy whose bundle ids start with ``prefix`` (unique across provinces)."""
+
+        def rename(bid: str) -> str:
+            return f"{prefix}{bid}" if bid else bid
+
+        bundles = self.bundles.assign(bundle_id=self.bundles["bundle_id"].map(rename))
+        return dataclasses.replace(self, bundles=bundles, unit_bundle=self.unit_bundle.map(rename))
+
+
+def plan_bundles(
+    units: gpd.GeoDataFrame,
+    graph: nx.Graph,
+    scenario: Scenario,
+    max_gap_m: float,
+    solver: str = "highs",
+    params: SolveParams | None = None,
+    objective: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Plan:
+    """Choose disjoint, connected bundles that meet every rule, and verify them.
+
+    Parameters
+    ----------
+    units : GeoDataFrame
+        Scored units in the working CRS.
+    graph : networkx.Graph
+        Adjacency on ``unit_id`` built with ``max_gap_m``.
+    scenario : Scenario
+    max_gap_m : float
+        The gap rule of ``graph`` (the verifier checks connectivity with it).
+    solver : str
+        Backend name (see ``psbundle solvers``).
+    params : SolveParams, optional
+        ``time_limit`` is the budget of the whole run.
+    objective : str, optional
+        ``npv``, ``credits`` or ``max-p``; default the scenario's.
+    progress : callable, optional
+        ``progress(done_units, total_units)``.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    InputError
+        When settings contradict each other (a minimum area above the maximum), or
+        locked-in units cannot be in any bundle that meets the rules.
+    SolverError
+        When the backend fails on a component without any answer.
+    VerificationError
+        When the plan breaks a rule (a bug).
+    """
+    check_settings(scenario)
+    t0 = time.perf_counter()
+    params = params or SolveParams()
+    objective = objective or scenario.bundling.objective
+    pset = build_problems(units, graph, scenario, objective)
+    n_total = sum(p.n for p in pset.problems)
+    reasons = dict(pset.reasons)
+    chosen: list[list[int]] = []
+    results = []
+    done = 0
+    # smallest first: they finish early and pass their unused time on to the large ones
+    order = sorted(range(len(pset.problems)), key=lambda k: (pset.problems[k].n, k))
+    for rank, k in enumerate(order):
+        problem, members = pset.problems[k], pset.members[k]
+        remaining_units = sum(pset.problems[q].n for q in order[rank:])
+        left = params.time_limit - (time.perf_counter() - t0)
+        if left > 0:
+            budget = max(1.0, left * problem.n / max(remaining_units, 1))
+            res = _solve_component(problem, solver, params, budget, scenario)
+        else:
+            # the run's time is spent: a quick heuristic answer, so that a province of
+            # hundreds of components does not overrun by a second per component
+            res = solve_bundling(
+                problem, HEURISTIC, SolveParams(time_limit=SPENT_BUDGET_S, seed=params.seed)
+            )
+        results.append((problem.n, res))
+        if res.termination == Termination.INFEASIBLE:
+            locked = [u for u, m in zip(problem.unit_ids, problem.must_cover, strict=True) if m]
+            raise InputError(
+                "no plan meets the rules: locked-in units "
+                + ", ".join(locked)
+                + " cannot all be in bundles that reach the minimum area and cost tests"
+            )
+        if res.termination == Termination.ERROR or (
+            res.termination == Termination.NO_SOLUTION and problem.must_cover.any()
+        ):
+            raise SolverError(
+                f"solver {solver!r} returned no answer for a group of {problem.n} units "
+                f"({res.message or res.termination.value}); try a longer --time-limit "
+                "or --solver heuristic"
+            )
+        for b in res.bundles:
+            chosen.append([int(members[j]) for j in b])
+        done += problem.n
+        if progress:
+            progress(done, n_total)
+
+    ids = units["unit_id"].astype(str).to_numpy()
+    bundle_units = sorted(chosen, key=lambda b: min(b))
+    verify_plan(
+        units,
+        [[ids[i] for i in b] for b in bundle_units],
+        scenario,
+        max_gap_m,
+        objective,
+        pset.min_area_of_unit,
+        pset.max_cost_per_tco2e,
+    )
+    bundles, unit_bundle = _bundle_table(units, bundle_units, scenario)
+    for k, (_, res) in zip(order, results, strict=True):
+        why = _unselected_reason(res, objective)
+        for i in pset.members[k]:
+            if unit_bundle.iloc[i] == "":
+                reasons[int(i)] = why
+    unit_reason = pd.Series([reasons.get(i, "") for i in range(len(units))], index=units.index)
+    term, obj, bound = _aggregate(results)
+    explanation = ""
+    if not len(bundles):
+        explanation = _explain_empty(units, pset, reasons)
+    return Plan(
+        bundles=bundles,
+        unit_bundle=unit_bundle,
+        unit_reason=unit_reason,
+        termination=term,
+        objective=obj,
+        bound=bound,
+        gap=relative_gap(obj, bound),
+        runtime_s=time.perf_counter() - t0,
+        solver=solver,
+        objective_name=objective,
+        max_cost_per_tco2e=pset.max_cost_per_tco2e,
+        component_results=results,
+        explanation=explanation,
+    )
+
+
+def _solve_component(problem, solver, params, budget, scenario):
+    """Heuristic warm start, then the exact MIP when the component is small enough."""
+    p = SolveParams(
+        time_limit=budget,
+        rel_gap=params.rel_gap,
+        threads=params.threads,
+        seed=params.seed,
+        verbose=params.verbose,
+    )
+    if solver == HEURISTIC or problem.n > scenario.bundling.exact_max_units:
+        return solve_bundling(problem, HEURISTIC, p)
+    warm = solve_bundling(
+        problem,
+        HEURISTIC,
+        SolveParams(time_limit=max(0.2, 0.25 * budget), seed=params.seed),
+    )
+    if warm.termination == Termination.OPTIMAL:
+        # the heuristic proved it (exact enumeration of a small component)
+        return warm
+    ws = [list(b) for b in warm.bundles] or None
+    rest = max(0.5, budget - warm.runtime_s)
+    return solve_bundling(
+        problem,
+        solver,
+        SolveParams(
+            time_limit=rest,
+            rel_gap=p.rel_gap,
+            threads=p.threads,
+            seed=p.seed,
+            verbose=p.verbose,
+        ),
+        warm_start=ws,
+        max_rounds=scenario.bundling.max_cut_rounds,
+    )
+
+
+def _unselected_reason(res, objective: str) -> str:
+    """Why the unselected units of one solved group are out: only what the result proves."""
+    if objective == "max-p":
+        return REASON_NOT_CHOSEN_MAXP
+    if res.termination == Termination.OPTIMAL:
+        return REASON_NOT_CHOSEN if res.bundles else REASON_NOT_COST_EFFICIENT
+    if res.solver == HEURISTIC:
+        return REASON_UNDECIDED_HEURISTIC
+    return REASON_UNDECIDED_TIME
+
+
+def _aggregate(results):
+    if not results:
+        return Termination.OPTIMAL, 0.0, 0.0
+    terms = [r.termination for _, r in results]
+    objs = [r.objective for _, r in results]
+    obj = None if any(o is None for o in objs) else float(sum(objs))
+    bounds = [r.bound for _, r in results]
+    bound = None if any(b is None for b in bounds) else float(sum(bounds))
+    if all(t == Termination.OPTIMAL for t in terms):
+        term = Termination.OPTIMAL
+    elif obj is not None:
+        term = Termination.FEASIBLE
+    else:
+        term = Termination.NO_SOLUTION
+    return term, obj, bound
+
+
+def _bundle_table(units, bundle_units, scenario):
+    econ = scenario.economics
+    rows = []
+    unit_bundle = pd.Series([""] * len(units), index=units.index, dtype=object)
+    geoms = units.geometry.values
+    keys = [k for k in SOURCE_KEYS if k in units.columns]
+    width = max(3, len(str(len(bundle_units))))
+    for k, idx in enumerate(bundle_units, start=1):
+        bid = f"B{k:0{width}d}"
+        sub = units.iloc[idx]
+        union_ha = float(shapely.union_all(geoms[idx]).area) / 1e4
+        scored = "potential_protect_tco2e_yr" in sub
+        row = {
+            "bundle_id": bid,
+            "unit_ids": list(sub["unit_id"].astype(str)),
+            "n_units": len(idx),
+            "area_ha": union_ha,
+        }
+        if scored and "additionality" in sub:
+            e = bundle_economics(sub, union_ha, econ)
+            shares = {
+                name: float(sub[f"potential_{name}_tco2e_yr"].sum())
+                for name in ("protect", "arr", "peat")
+            }
+            row.update(
+                credits_tco2e_yr=e.credits_tco2e_yr,
+                cost_usd=e.pv_costs,
+                npv_usd=e.npv,
+                cost_per_tco2e=e.cost_per_tco2e,
+                main_intervention=max(shares, key=shares.get) if any(shares.values()) else "none",
+            )
+        for key in keys:  # the source's own fields, to join each bundle back to the file
+            row[key] = ";".join(sub[key].astype(str))
+        rows.append(row)
+        unit_bundle.iloc[idx] = bid
+    cols = [
+        "bundle_id",
+        "unit_ids",
+        "n_units",
+        "area_ha",
+        "credits_tco2e_yr",
+        "cost_usd",
+        "npv_usd",
+        "cost_per_tco2e",
+        "main_intervention",
+        *keys,
+    ]
+    frame = pd.DataFrame(rows, columns=cols)
+    return frame, unit_bundle
+
+
+def _explain_empty(units, pset, reasons) -> str:
+    counts: dict[str, int] = {}
+    for r in reasons.values():
+        counts[r] = counts.get(r, 0) + 1
+    parts = [f"{n} unit(s): {r}" for r, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    need = float(np.min(pset.min_area_of_unit)) if len(units) else 0.0
+    rules = (
+        f"(minimum area {need:,.0f} ha, maximum levelized cost "
+        f"{pset.max_cost_per_tco2e:.2f} USD/tCO2e)"
+    )
+    undecided = any(r.startswith("undecided") for r in counts)
+    head = (
+        f"No bundle was found {rules}, and the search ended before it could prove that none "
+        "exists. "
+        if undecided
+        else f"No bundle meets the rules {rules}. "
+    )
+    return head + "; ".join(parts)
