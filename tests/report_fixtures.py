@@ -20,7 +20,9 @@ _BUNDLE_CELLS = {
 
 
 def report_inputs(empty: bool = False):
-    """``units, bundles, tables, yearly_credits, facts`` for :func:`bundler.outputs.report.write_report`.
+    """``units, bundles, tables, yearly_credits, facts`` for the report writer.
+
+    See :func:`bundler.outputs.report.write_report`.
 
     With ``empty``, no unit is selected and ``bundles`` and ``yearly_credits`` have no rows.
     """

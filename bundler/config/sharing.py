@@ -51,7 +51,10 @@ class BenefitSharingSection:
 
 @dataclass(frozen=True)
 class ScheduleSection:
-    """Capacities and weights of the five-year priority list (see :mod:`bundler.economics.schedule`)."""
+    """Capacities and weights of the five-year priority list.
+
+    See :mod:`bundler.economics.schedule`.
+    """
 
     years: int = _num(5, lo=1, hi=20, source=BRIEF + ": a five-year plan with priority locations")
     documents_per_year: int = _num(
