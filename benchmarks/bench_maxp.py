@@ -8,7 +8,7 @@ finite and ends at the square's edge), and units adjacent when their cells share
 an edge. Areas are attributes, not the cells' own areas: lognormal draws rescaled
 to a mean of 800 ha, so that the threshold of 10,000 ha needs about 12 units and
 the area bound (total area / threshold) is about n / 12.5. This is the instance
-domain.md quotes for PySAL spopt's ``MaxPHeuristic`` (about 200 regions out of a
+docs/domain.md quotes for PySAL spopt's ``MaxPHeuristic`` (about 200 regions out of a
 bound of about 240 on 3,000 units); the figures printed here are for a
 side-by-side comparison.
 """

@@ -85,7 +85,7 @@ QUICK_SIZES = (100, 300, 1000)
 QUICK_COLD_MAX_UNITS = 300
 FULL_SIZES = (100, 300, 1000, 3000, 10_000, 15_000)
 MIP_BACKENDS = ("highs", "cbc", "cpsat")
-HEADLINE = ("voronoi", 3000)  # domain.md's spopt figure
+HEADLINE = ("voronoi", 3000)  # docs/domain.md's spopt figure
 
 
 @dataclass
@@ -445,9 +445,9 @@ PRELOAD = [
     "bundler.planning.planner",
     "solvers.api",
     "solvers.heuristic",
-    "solvers.highs_backend",
-    "solvers.cbc_backend",
-    "solvers.cpsat_backend",
+    "solvers.mip.highs",
+    "solvers.mip.cbc",
+    "solvers.mip.cpsat",
 ]
 START_METHOD = "forkserver"
 

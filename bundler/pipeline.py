@@ -13,7 +13,10 @@ import geopandas as gpd
 import networkx as nx
 
 from bundler.config.scenario import Scenario
+from bundler.graph.adjacency import build_adjacency
+from bundler.input.rasters import zonal_areas
 from bundler.input.validation import ValidationReport, load_units
+from bundler.scoring.units import score_units
 
 # CLI raster flag -> the unit column it fills
 RASTER_COLUMNS = {
@@ -65,9 +68,6 @@ def prepare_units(
     InputError
         For an unusable layer or raster.
     """
-    from bundler.input.rasters import zonal_areas
-    from bundler.scoring.units import score_units
-
     report = load_units(path, scenario, province=province, assume_crs=assume_crs)
     report.raise_if_errors()
     given = {k: Path(v) for k, v in (rasters or {}).items() if v is not None}
@@ -90,8 +90,6 @@ def adjacency(
     progress: Callable[[int, int], None] | None = None,
 ) -> nx.Graph:
     """The adjacency graph under the scenario's gap and landscape rules."""
-    from bundler.graph.adjacency import build_adjacency
-
     return build_adjacency(
         units,
         scenario.graph.max_gap_m,

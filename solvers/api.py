@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import cast
 
+from solvers.backend import HeuristicBackend, MipBackend
 from solvers.base import SolveParams, Termination
+from solvers.mip.rooted import solve_rooted
 from solvers.problem import BundlingProblem, BundlingResult
 from solvers.registry import get_backend
-from solvers.rooted_mip import solve_rooted
 
 HEURISTIC = "heuristic"
 
@@ -41,10 +43,13 @@ def solve_bundling(
     params = params or SolveParams()
     backend = get_backend(solver)
     if solver == HEURISTIC:
-        return backend.solve_bundling(problem, params, warm_start=warm_start)
+        heuristic = cast(HeuristicBackend, backend)
+        return heuristic.solve_bundling(problem, params, warm_start=warm_start)
     t0 = time.perf_counter()
     try:
-        return solve_rooted(problem, backend, params, warm_start=warm_start, max_rounds=max_rounds)
+        return solve_rooted(
+            problem, cast(MipBackend, backend), params, warm_start=warm_start, max_rounds=max_rounds
+        )
     except MemoryError:
         return BundlingResult(
             Termination.ERROR,

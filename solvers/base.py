@@ -133,7 +133,7 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
       no ratio to the objective is meaningful then, see :func:`absolute_gap`.
 
     ``None`` always means "optimality not proven within a relative gap"
-    (:func:`solvers.mip.within_gap` is false for it).
+    (:func:`solvers.mip.model.within_gap` is false for it).
     """
     if not _finite_pair(objective, bound):
         return None

@@ -2,18 +2,28 @@
 
 Backends are registered by dotted module path and imported only when asked for,
 so importing :mod:`solvers` never loads a solver library (see "Known environment
-traps" in the architecture notes). A MIP backend module exposes
-``solve_mip(model, params, warm_start=None)``; the heuristic exposes
-``solve_bundling(problem, params, ...)``. Every backend module exposes
-``is_available()``.
+traps" in docs/architecture.md). Every backend module keeps the contract of
+:mod:`solvers.backend`: a MIP backend is a :class:`~solvers.backend.MipBackend`
+(``solve_mip(model, params, warm_start=None)``), the heuristic a
+:class:`~solvers.backend.HeuristicBackend` (``solve_bundling(problem, params, ...)``),
+and every one has ``NAME``, ``KIND``, ``DESCRIPTION`` and ``is_available()``.
+
+:func:`open_lp_relaxation` opens the LP relaxation of a model with the LP backend
+(:data:`LP_BACKEND`, HiGHS: the only backend with an incremental LP), for the cut
+rounds of :mod:`solvers.mip.rooted`.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
-import types
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+from solvers.backend import Backend, HeuristicBackend, LpBackend, MipBackend
+
+if TYPE_CHECKING:  # annotations only: no numpy or scipy at import
+    from solvers.mip.model import LpRelaxation, MipModel
 
 
 @dataclass(frozen=True)
@@ -25,12 +35,13 @@ class BackendInfo:
     name : str
         Registry key, e.g. ``"highs"``.
     kind : str
-        ``"mip"`` (solves a :class:`~solvers.mip.MipModel`) or ``"heuristic"``
+        ``"mip"`` (solves a :class:`~solvers.mip.model.MipModel`) or ``"heuristic"``
         (solves a bundling problem directly).
     description : str
         One line for help texts.
     module : str
-        Dotted path of the implementing module.
+        Dotted path of the implementing module (a :class:`~solvers.backend.Backend`
+        with the same ``NAME``, ``KIND`` and ``DESCRIPTION``).
     """
 
     name: str
@@ -43,16 +54,14 @@ BACKENDS: dict[str, BackendInfo] = {
     b.name: b
     for b in (
         BackendInfo(
-            "highs", "mip", "HiGHS branch-and-cut via highspy (in process)", "solvers.highs_backend"
+            "highs", "mip", "HiGHS branch-and-cut via highspy (in process)", "solvers.mip.highs"
         ),
-        BackendInfo(
-            "cbc", "mip", "COIN-OR CBC via PuLP's bundled executable", "solvers.cbc_backend"
-        ),
+        BackendInfo("cbc", "mip", "COIN-OR CBC via PuLP's bundled executable", "solvers.mip.cbc"),
         BackendInfo(
             "cpsat",
             "mip",
             "OR-Tools CP-SAT (pure integer models; rows scaled to integers)",
-            "solvers.cpsat_backend",
+            "solvers.mip.cpsat",
         ),
         BackendInfo(
             "heuristic",
@@ -64,6 +73,8 @@ BACKENDS: dict[str, BackendInfo] = {
 }
 
 DEFAULT_MIP_BACKEND = "highs"
+# The backend whose module provides ``open_lp`` (see LpBackend).
+LP_BACKEND = "highs"
 
 
 def _unknown(name: str) -> ValueError:
@@ -73,7 +84,7 @@ def _unknown(name: str) -> ValueError:
     return ValueError(f"unknown solver backend {name!r}; known: {', '.join(known)}.{hint}")
 
 
-def get_backend(name: str) -> types.ModuleType:
+def get_backend(name: str) -> MipBackend | HeuristicBackend:
     """The module implementing backend ``name``, imported on first use.
 
     Parameters
@@ -83,7 +94,8 @@ def get_backend(name: str) -> types.ModuleType:
 
     Returns
     -------
-    types.ModuleType
+    MipBackend or HeuristicBackend
+        The backend's module (kind ``"mip"`` or ``"heuristic"``).
 
     Raises
     ------
@@ -96,11 +108,34 @@ def get_backend(name: str) -> types.ModuleType:
     if info is None:
         raise _unknown(name)
     try:
-        return importlib.import_module(info.module)
+        module = importlib.import_module(info.module)
     except (ImportError, OSError) as exc:
         raise ImportError(
             f"solver backend {name!r} is not usable here: cannot import {info.module} ({exc})"
         ) from exc
+    return cast("MipBackend | HeuristicBackend", module)
+
+
+def open_lp_relaxation(model: MipModel, threads: int = 0) -> LpRelaxation:
+    """The LP relaxation of ``model`` from :data:`LP_BACKEND`, ready to solve and take cuts.
+
+    Parameters
+    ----------
+    model : MipModel
+    threads : int
+        As :attr:`~solvers.base.SolveParams.threads`.
+
+    Returns
+    -------
+    LpRelaxation
+
+    Raises
+    ------
+    ImportError, OSError
+        When the LP backend's solver library cannot be loaded.
+    """
+    backend = cast(LpBackend, get_backend(LP_BACKEND))
+    return backend.open_lp(model, threads)
 
 
 def available_backends() -> list[BackendInfo]:
@@ -114,7 +149,7 @@ def available_backends() -> list[BackendInfo]:
     out = []
     for info in BACKENDS.values():
         try:
-            module = importlib.import_module(info.module)
+            module = cast(Backend, importlib.import_module(info.module))
             ok = bool(module.is_available())
         except (ImportError, OSError, AttributeError):
             continue

@@ -20,6 +20,18 @@ def run(*args):
     return result
 
 
+def table_row(output: str, label: str) -> str:
+    """The value cell of the row of a printed two-column table whose label cell is ``label``."""
+    rows = [
+        [cell.strip() for cell in line.strip().strip("│").split("│")]
+        for line in output.splitlines()
+        if line.lstrip().startswith("│")
+    ]
+    values = [cells[1] for cells in rows if len(cells) == 2 and cells[0] == label]
+    assert len(values) == 1, f"no single {label!r} row in:\n{output}"
+    return values[0]
+
+
 @pytest.fixture
 def export(tmp_path):
     """The ministry-export fixture plus forest and peat columns, so it can be scored."""
@@ -47,7 +59,7 @@ def test_validate_ministry_export_lists_repairs_and_overlaps(export):
     result = run("validate", export)
     assert result.exit_code == 0, result.output
     assert "repaired geometries" in result.output
-    assert "overlapping pairs" in result.output and "29" in result.output
+    assert table_row(result.output, "overlapping pairs") == "29"
     assert "OK:" in result.output
 
 
@@ -102,6 +114,8 @@ def test_plan_writes_every_output_and_refuses_to_overwrite(export, tmp_path):
             "--carbon-price", 20, "--time-limit", 20)  # fmt: skip
     result = run(*args)
     assert result.exit_code == 0, result.output
+    closing = " ".join(result.output.split()).split("plan written to")[-1]
+    assert "(report.html," in closing  # the planner's deliverable, named first
     assert {p.name for p in out.iterdir()} == {
         "plan.gpkg", "bundles.csv", "run.json", "estimates.csv", "yearly.csv",
         "priority.csv", "benefit_sharing.csv", "report.html", "map.png",

@@ -10,12 +10,13 @@ import pytest
 
 from bundler.cli import commands as cli
 from bundler.config.scenario import Scenario
+from bundler.economics.estimation import estimate_plan
 from bundler.graph.adjacency import build_adjacency
 from bundler.outputs.gaps import format_gap, format_relative_gap
 from bundler.outputs.plan import write_plan
 from bundler.planning.planner import plan_bundles
 from solvers.base import SolveParams, Termination, absolute_gap, relative_gap
-from solvers.mip import within_gap
+from solvers.mip.model import within_gap
 from tests.scored import scored_grid
 
 NAN, INF = math.nan, math.inf
@@ -132,7 +133,9 @@ def test_run_json_has_abs_gap_next_to_every_gap(tmp_path):
     units, scen, plan = _plan(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
-    write_plan(out, units, plan, scen, {}, {}, report=False)
+    write_plan(
+        out, units, plan, scen, {}, {}, report=False, economics=estimate_plan(units, plan, scen)
+    )
     run = json.loads((out / "run.json").read_text())
     keys = list(run)
     assert keys[keys.index("gap") + 1] == "abs_gap"
@@ -150,7 +153,7 @@ def test_an_undefined_gap_is_null_in_run_json_and_explained_in_the_report(tmp_pa
     plan = dataclasses.replace(plan, objective=0.0, bound=175_769.0, gap=None)
     out = tmp_path / "out"
     out.mkdir()
-    write_plan(out, units, plan, scen, {}, {})
+    write_plan(out, units, plan, scen, {}, {}, economics=estimate_plan(units, plan, scen))
     run = json.loads((out / "run.json").read_text())
     assert run["gap"] is None and run["abs_gap"] == 175_769.0
     page = (out / "report.html").read_text(encoding="utf-8")

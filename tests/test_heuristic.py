@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solvers import heuristic
 from solvers.base import SolveParams, Termination
-from solvers.heuristic import is_available, solve_bundling
+from solvers.heuristic import selection, solve_bundling
+from solvers.registry import get_backend
 from tests.bundling_cases import CASES, grid_edges, path, problem
 
 PARAMS = SolveParams(time_limit=10, seed=1)
@@ -79,12 +79,36 @@ def brute_force(p):
 def no_listing():
     """Switch off the exact listing of small problems, so the search itself is tested."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(heuristic._Selector, "ENUMERATE_MAX_SETS", 0)
+        mp.setattr(selection._Selector, "ENUMERATE_MAX_SETS", 0)
         yield
 
 
-def test_is_available():
-    assert is_available()
+def test_registry_entry_solves_a_known_problem():
+    # path 0-1-2 of 100 ha units worth 20, -5 and 20, minimum 200 ha, fixed cost 10.
+    # {0, 1} and {1, 2} are worth 20 - 5 - 10 = 5 each, but they overlap; {0, 1, 2} is
+    # worth 35 - 10 = 25; no single unit reaches 200 ha. Optimum 25, one bundle of all.
+    backend = get_backend("heuristic")
+    assert backend.NAME == "heuristic" and backend.KIND == "heuristic"
+    assert backend.is_available()
+    p = problem(path(3), [100] * 3, [20, -5, 20])
+    res = backend.solve_bundling(p, PARAMS)
+    check(p, res)
+    assert res.bundles == ((0, 1, 2),)
+    assert res.objective == pytest.approx(25.0)
+    assert res.termination == Termination.OPTIMAL
+
+
+def test_algorithm_follows_the_objective():
+    # the same max-p problem relabelled "npv" is solved by selection, which covers
+    # nothing it need not (must_cover is what max-p sets) and reports no region count
+    p = problem(grid_edges(3, 3), [100] * 9, [0] * 9, min_area=300, objective="max-p")
+    res = solve_bundling(p, PARAMS)
+    assert "regions" in res.message and res.objective == pytest.approx(3.0)
+    res = solve_bundling(replace(p, objective="npv"), PARAMS)
+    assert "regions" not in res.message
+    # a max-p problem with a rule the partition ignores is refused, not half-solved
+    with pytest.raises(ValueError, match="not a max-p problem: max_units is set"):
+        solve_bundling(replace(p, max_units=2), PARAMS)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -93,8 +93,8 @@ def test_importing_solvers_loads_no_solver_library():
     code = textwrap.dedent(
         """
         import sys
-        import solvers.registry, solvers.mip
-        import solvers.highs_backend, solvers.cbc_backend, solvers.cpsat_backend
+        import solvers.registry, solvers.mip, solvers.mip.model, solvers.mip.rooted
+        import solvers.mip.highs, solvers.mip.cbc, solvers.mip.cpsat, solvers.api
         loaded = [m for m in ("highspy", "ortools", "pulp") if m in sys.modules]
         assert not loaded, loaded
         """

@@ -17,13 +17,16 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from solvers.backend import HeuristicBackend, LpBackend, MipBackend
 from solvers.base import SolveParams, Termination, relative_gap
-from solvers.mip import MipBuilder, MipModel
+from solvers.mip.model import MipBuilder, MipModel
 from solvers.registry import (
     BACKENDS,
     DEFAULT_MIP_BACKEND,
+    LP_BACKEND,
     available_backends,
     get_backend,
+    open_lp_relaxation,
 )
 
 MIP_BACKENDS = [b.name for b in available_backends() if b.kind == "mip"]
@@ -426,7 +429,7 @@ def test_cbc_watchdog_stops_an_overrunning_cbc(monkeypatch, tmp_path):
 def test_cpsat_conservative_rounding_is_safe_and_tight():
     """Every integer point the scaled rows admit satisfies the original row, and every
     point with a little slack in the original row is still admitted."""
-    cpsat = pytest.importorskip("solvers.cpsat_backend")
+    cpsat = pytest.importorskip("solvers.mip.cpsat")
     rng = np.random.default_rng(0)
     n, kept, inexact_rows, infeasible = 5, 0, 0, 0
     for _ in range(200):
@@ -463,7 +466,7 @@ def test_cpsat_conservative_rounding_is_safe_and_tight():
 
 
 def test_cpsat_decimal_rows_are_scaled_exactly():
-    cpsat = pytest.importorskip("solvers.cpsat_backend")
+    cpsat = pytest.importorskip("solvers.mip.cpsat")
     b = MipBuilder()
     x, y = b.add_var(0, 10, True), b.add_var(-5, 5, True)
     b.add_row({x: 0.3, y: 0.7}, lo=-1.05, hi=2.1)
@@ -510,6 +513,36 @@ def test_registry_lists_the_installed_backends():
         module = get_backend(name)
         assert module.is_available() and callable(module.solve_mip)
         assert name == module.NAME
+
+
+@pytest.mark.parametrize("name", sorted(BACKENDS))
+def test_every_backend_keeps_the_contract(name):
+    info = BACKENDS[name]
+    try:
+        module = get_backend(name)
+    except ImportError:
+        pytest.skip(f"{name} does not import here")
+    protocol = MipBackend if info.kind == "mip" else HeuristicBackend
+    assert isinstance(module, protocol)
+    # the registry's catalogue (read without importing) agrees with the module
+    assert (name, info.kind, info.description) == (module.NAME, module.KIND, module.DESCRIPTION)
+
+
+def test_lp_relaxation_bound_and_cuts():
+    # knapsack LP: max 10a + 13b + 7c + 9d, 5a + 6b + 4c + 5d <= 10, 0 <= x <= 1. By
+    # ratio, b (13/6) then a (2) fill 6 + 4/5 of a's 5: 13 + 8 = 21. Adding the row
+    # a + b <= 1 leaves b (6) and then d (9/5 > 7/4) at 4/5: 13 + 7.2 = 20.2.
+    assert isinstance(get_backend(LP_BACKEND), LpBackend)
+    model = MipBuilder()
+    xs = [model.add_var(0, 1, obj=c, integer=True) for c in (10.0, 13.0, 7.0, 9.0)]
+    model.add_row((xs, [5.0, 6.0, 4.0, 5.0]), hi=10.0)
+    lp = open_lp_relaxation(model.build())
+    value, x = lp.solve(10.0)
+    assert value == pytest.approx(21.0)
+    assert x == pytest.approx([0.8, 1.0, 0.0, 0.0])
+    lp.add_rows(sp.csr_array([[1.0, 1.0, 0.0, 0.0]]), np.array([-np.inf]), np.array([1.0]))
+    value, x = lp.solve(10.0)
+    assert value == pytest.approx(20.2)
 
 
 def test_unknown_backend_name_suggests_the_closest():

@@ -244,6 +244,7 @@ import pandas as pd
 import bundler.outputs.report
 from bundler.outputs.files import atomic_output_dir
 from bundler.pipeline import adjacency, prepare_units
+from bundler.economics.estimation import estimate_plan
 from bundler.outputs.plan import write_plan
 from bundler.planning.planner import plan_bundles
 from bundler.config.scenario import Scenario
@@ -292,7 +293,10 @@ plan = plan_bundles(prepared.units, graph, scen, scen.graph.max_gap_m, solver="h
 def write(out):
     with atomic_output_dir(out, force=True) as tmp:
         at("scratch folder made")
-        write_plan(tmp, prepared.units, plan, scen, prepared.inputs, {"seed": 0})
+        economics = estimate_plan(prepared.units, plan, scen)
+        write_plan(
+            tmp, prepared.units, plan, scen, prepared.inputs, {"seed": 0}, economics=economics
+        )
         at("everything written to the scratch folder")
     at("renamed into place")
 

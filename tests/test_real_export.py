@@ -221,3 +221,15 @@ def test_api_rejects_contradictory_settings():
     bad = Scenario().with_values({"bundling.min_area_ha": 9e4})
     with pytest.raises(InputError, match="bundling.max_area_ha"):
         plan_bundles(ministry_export().iloc[:0], None, bad, 0.0)
+
+
+def test_scored_output_reads_back_as_input(export, tmp_path):
+    # scored_units.gpkg keeps unit_id next to the source's PS_ID and NO_SK; read again
+    # (as national --help suggests), the canonical columns win and nothing collides
+    path, f2010, f2020 = export
+    out = tmp_path / "scored"
+    assert run("score", path, "--out", out, "--forest-2010", f2010,
+               "--forest-2020", f2020).exit_code == 0  # fmt: skip
+    again = run("validate", out / "scored_units.gpkg")
+    assert again.exit_code == 0, again.output
+    assert "PS_ID is not a permit key" not in " ".join(again.output.split())

@@ -8,6 +8,7 @@ import struct
 import subprocess
 from collections import Counter
 from html.parser import HTMLParser
+from importlib import resources
 from pathlib import Path
 
 import geopandas as gpd
@@ -477,3 +478,48 @@ def test_odd_values_do_not_break_the_page(tmp_path):
     assert "&lt;NA&gt;" not in html_text and "nan" not in page.cells
     titles = {p["id"]: p["title"] for p in page.unit_paths}
     assert titles["U00"].startswith("U00 — not selected")
+
+
+# ---------------------------------------------------------------- template and shared map frame
+
+
+def test_page_comes_from_the_packaged_template_and_css(written):
+    folder, _ = written
+    html_text = (folder / "report.html").read_text(encoding="utf-8")
+    templates = resources.files("bundler.outputs") / "templates"
+    css = (templates / "report.css").read_text(encoding="utf-8")
+    assert (templates / "report.html.j2").is_file()
+    assert f"<style>\n{css}</style>\n" in html_text
+    assert html_text.startswith("<!DOCTYPE html>\n") and html_text.endswith("</html>\n")
+
+
+def test_title_is_escaped_as_everywhere_else(tmp_path):
+    units, bundles, tables, yearly, facts = report_inputs()
+    facts = {**facts, "scenario_name": 'O\'B "x"'}
+    page = report.report_html(units, bundles, tables, yearly, facts)
+    # html.escape, as for every other text of the page (not markupsafe's &#39; / &#34;)
+    assert "<title>Social Forestry carbon bundles: plan report (O&#x27;B &quot;x&quot;)" in page
+
+
+def test_both_maps_draw_the_scale_bar_of_the_shared_frame(written):
+    _, (units, bundles, *_rest) = written
+    frame = report.map_frame(units, bundles)
+    assert frame.bar is not None and frame.bar.label == "1 km"  # a fifth of 6 km, rounded
+    assert frame.bar.length == 1000.0 and frame.pad == 0.02 * max(frame.w, frame.h)
+    svg = report.map_svg(units, bundles, bundle_colors(bundles["bundle_id"]))
+    assert f'text-anchor="middle">{frame.bar.label}</text></g>' in svg
+    ax = report.map_figure(units, bundles, bundle_colors(bundles["bundle_id"])).axes[0]
+    assert frame.bar.label in [t.get_text() for t in ax.texts]
+    (line,) = ax.lines
+    xs, ys = line.get_data()
+    assert xs[0] == frame.minx and xs[1] - xs[0] == frame.bar.length
+    assert ys[0] == frame.miny - 3 * frame.pad
+
+
+def test_no_scale_bar_in_either_map_without_a_projected_crs(written):
+    _, (units, bundles, *_rest) = written
+    units, bundles = units.to_crs(4326), bundles.to_crs(4326)
+    assert report.map_frame(units, bundles).bar is None
+    svg = report.map_svg(units, bundles, bundle_colors(bundles["bundle_id"]))
+    assert 'stroke-width="3"' not in svg
+    assert not report.map_figure(units, bundles, bundle_colors(bundles["bundle_id"])).axes[0].lines

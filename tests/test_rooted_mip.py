@@ -16,9 +16,9 @@ import pytest
 
 from solvers.api import solve_bundling
 from solvers.base import SolveParams, Termination
+from solvers.mip.rooted import RootedModel, _stack, lp_cut_rounds, reduce_candidates
 from solvers.problem import BundlingProblem
 from solvers.registry import available_backends
-from solvers.rooted_mip import RootedModel, _stack, lp_cut_rounds, reduce_candidates
 
 MIP = [b.name for b in available_backends() if b.kind == "mip"]
 SEEDS = range(8)
@@ -107,8 +107,25 @@ def test_every_feasible_bundle_keeps_its_representation(seed):
         assert rm.model.max_violation(x) <= 1e-6, b
 
 
+def test_reduction_removes_variables():
+    # path 0-1-2-3 of 100 ha units, minimum 100 ha, fixed cost 10, values 30, -5, -5, -40
+    # (slack = -value). Without reductions every unit may join every root: 4 x 4 = 16
+    # variables. Reduced: a bundle pays only through unit 0 (30 - 10 = 20 covers the
+    # bridges 1 and 2, 5 each, never unit 3 at 40), so roots 0, 1 and 2 keep {0, 1, 2}
+    # and root 3 goes. Symmetry breaking roots a bundle at its smallest valid root:
+    # x[1, 0], x[2, 0] and x[2, 1] go, since any bundle holding 0 (or 1) has 0 (or 1)
+    # as a valid root too. Left: root 0 {0, 1, 2}, root 1 {1, 2}, root 2 {2}: 6.
+    from tests.bundling_cases import path, problem
+
+    p = problem(path(4), [100] * 4, [30, -5, -5, -40], fixed=10, min_area=100)
+    assert RootedModel(p, reduce=False).model.num_vars == 16
+    rm = RootedModel(p)
+    assert rm.model.num_vars == 6
+    assert rm.candidates == {0: {0, 1, 2}, 1: {1, 2}, 2: {2}}
+
+
 @pytest.mark.parametrize("seed", SEEDS)
-def test_reduction_removes_variables(seed):
+def test_reduction_never_adds_variables(seed):
     p = random_problem(seed)
     assert RootedModel(p).model.num_vars <= RootedModel(p, reduce=False).model.num_vars
 

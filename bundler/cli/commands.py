@@ -14,7 +14,6 @@ import shapely
 import typer
 from rich.table import Table
 
-from bundler import __version__
 from bundler.cli import scale as cli_scale
 from bundler.cli.common import (
     AssumeCrsOpt,
@@ -34,6 +33,8 @@ from bundler.cli.common import (
 )
 from bundler.cli.progress import progress_bar
 from bundler.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, PsBundlerError
+from bundler.text import short_list
+from bundler.version import __version__
 
 app = typer.Typer(
     name="psbundle",
@@ -221,9 +222,7 @@ def _print_graph(graph, gap: float, limit: int = 20) -> None:
         t.add_row(str(size), str(count))
     out.print(t)
     if s.isolated:
-        shown = ", ".join(s.isolated[:limit])
-        more = f" and {len(s.isolated) - limit} more" if len(s.isolated) > limit else ""
-        out.print(f"[bold]Isolated units:[/] {shown}{more}")
+        out.print(f"[bold]Isolated units:[/] {short_list(s.isolated, limit)}")
 
 
 @app.command()
@@ -387,9 +386,9 @@ def score(
 
     Forest, peat and mangrove areas come from rasters by exact-area zonal
     statistics when given, otherwise from the layer's columns (forest_ha_2010,
-    forest_ha_2020, peat_ha, mangrove_ha). Writes scored_units.gpkg and the
-    brief's two tables (potential by intervention, by scheme x intervention) as
-    CSV, and prints them.
+    forest_ha_2020, peat_ha, mangrove_ha). Writes scored_units.gpkg, the
+    brief's two tables (potential_by_intervention.csv, potential_by_scheme.csv)
+    and run.json, and prints the tables.
 
     Example: psbundle score permits.gpkg --out scored
     --forest-2010 fc2010.tif --forest-2020 fc2020.tif
@@ -487,14 +486,17 @@ def plan(
     overlap counted once), passes the cost test (levelized cost per credited
     tCO2e at most the carbon price) and stays manageable (maximum area, units
     and radius). The plan is checked by an independent verifier, then written
-    atomically to --out: plan.gpkg (layers units and bundles), bundles.csv and
-    run.json (inputs with sha256, resolved scenario, solver, termination,
-    objective, bound, gap, runtime, versions, seed). A plan is called optimal
-    only when the solver proved it.
+    atomically to --out: report.html (the planner's report: map, five-year
+    priority list, bundles, benefit sharing), map.png, plan.gpkg (layers units
+    and bundles), bundles.csv, estimates.csv, yearly.csv, priority.csv,
+    benefit_sharing.csv and run.json (inputs with sha256, resolved scenario,
+    solver, termination, objective, bound, gap, runtime, versions, seed). A
+    plan is called optimal only when the solver proved it.
 
     Example: psbundle plan permits.gpkg --out plan-16 --province 16 --carbon-price 10
     """
     from bundler.config.scenario import load_scenario
+    from bundler.economics.estimation import estimate_plan
     from bundler.outputs.files import atomic_output_dir, check_output_dir
     from bundler.outputs.plan import write_plan
     from bundler.pipeline import adjacency
@@ -517,6 +519,7 @@ def plan(
     with progress_bar("building adjacency") as tick:
         graph = adjacency(prepared.units, scen, tick)
     result = _solve(prepared.units, graph, scen, solver, params)
+    economics = estimate_plan(prepared.units, result, scen)
     with atomic_output_dir(out_dir, force) as tmp:
         write_plan(
             tmp,
@@ -533,6 +536,7 @@ def plan(
                 "province": province,
                 "warnings": prepared.warnings,
             },
+            economics=economics,
         )
     _print_plan(result, out_dir)
 
@@ -549,6 +553,7 @@ def _solve(units, graph, scen, solver: str, params):
 
 def _print_plan(result, out_dir: Path) -> None:
     from bundler.outputs.gaps import format_gap
+    from bundler.planning.planner import plan_totals
 
     b = result.bundles
     t = Table(title="Plan", show_header=False, title_justify="left")
@@ -560,16 +565,20 @@ def _print_plan(result, out_dir: Path) -> None:
     t.add_row("gap", format_gap(result.objective, result.bound))
     t.add_row("bundles", str(len(b)))
     if len(b):
-        t.add_row("units in bundles", str(int(b["n_units"].sum())))
-        t.add_row("area in bundles", f"{b['area_ha'].sum():,.0f} ha")
+        totals = plan_totals(b)
+        t.add_row("units in bundles", str(totals["units_in_bundles"]))
+        t.add_row("area in bundles", f"{totals['area_ha']:,.0f} ha")
         if b["credits_tco2e_yr"].notna().any():
-            t.add_row("credits", f"{b['credits_tco2e_yr'].sum():,.0f} tCO2e/yr")
-            t.add_row("NPV", f"{b['npv_usd'].sum():,.0f} USD")
+            t.add_row("credits", f"{totals['credits_tco2e_yr']:,.0f} tCO2e/yr")
+            t.add_row("NPV", f"{totals['npv_usd']:,.0f} USD")
     t.add_row("runtime", f"{result.runtime_s:.1f} s")
     out.print(t)
     if result.explanation:
         out.print(f"[yellow]{escape_markup(result.explanation)}[/]")
-    out.print(f"[green]plan written to[/] {out_dir}/ (plan.gpkg, bundles.csv, run.json)")
+    out.print(
+        f"[green]plan written to[/] {out_dir}/ (report.html, map.png, plan.gpkg, bundles.csv, "
+        "estimates.csv, yearly.csv, priority.csv, benefit_sharing.csv, run.json)"
+    )
 
 
 @app.command("scenario")
@@ -603,7 +612,7 @@ def scenario_cmd(
 
 DEMO_UNITS = 300
 DEMO_SEED = 2026
-# a voluntary-market price (domain.md: REDD+ ~3-10, ARR ~10-25 USD/t, indicative)
+# a voluntary-market price (docs/domain.md: REDD+ ~3-10, ARR ~10-25 USD/t, indicative)
 DEMO_SCENARIO = {"economics.carbon_price_usd": 15.0}
 
 
@@ -630,15 +639,18 @@ def demo(
 
     Generates the demo layer (seed 2026), validates and scores it, builds the
     adjacency graph and plans bundles at the demo's carbon price of 15 USD/t,
-    writing units.gpkg, edges.csv and the plan (plan.gpkg, bundles.csv,
-    run.json) into the output folder.
+    writing units.gpkg (the generated layer), edges.csv (the graph) and the
+    plan (report.html, map.png, plan.gpkg, bundles.csv, estimates.csv,
+    yearly.csv, priority.csv, benefit_sharing.csv, run.json) into the output
+    folder.
 
     Example: psbundle demo --out demo-out
     """
     from bundler.config.scenario import Scenario
+    from bundler.economics.estimation import estimate_plan
     from bundler.graph.adjacency import edges_frame
     from bundler.outputs.files import atomic_output_dir, check_output_dir
-    from bundler.outputs.plan import write_plan
+    from bundler.outputs.plan import sha256_of, write_plan
     from bundler.pipeline import adjacency, prepare_units
     from bundler.synthetic.generator import generate_units, write_layer
     from solvers.base import SolveParams
@@ -657,12 +669,14 @@ def demo(
         edges_frame(graph).to_csv(tmp / "edges.csv", index=False)
         params = SolveParams(time_limit=time_limit, seed=DEMO_SEED)
         result = _solve(prepared.units, graph, scen, solver, params)
+        economics = estimate_plan(prepared.units, result, scen)
         write_plan(
             tmp,
             prepared.units,
             result,
             scen,
-            {"units": layer},
+            # the layer's final place, not the scratch folder it is written in
+            {"units": {"path": str(out_dir / "units.gpkg"), "sha256": sha256_of(layer)}},
             {
                 "seed": DEMO_SEED,
                 "time_limit_s": time_limit,
@@ -670,11 +684,12 @@ def demo(
                 "max_gap_m": scen.graph.max_gap_m,
                 "warnings": prepared.warnings,
             },
+            economics=economics,
         )
     _print_plan(result, out_dir)
     out.print(
-        f"[green]demo written to[/] {out_dir}/ (units.gpkg, edges.csv, plan.gpkg, "
-        "bundles.csv, run.json)"
+        f"[green]demo written to[/] {out_dir}/ (report.html, units.gpkg, edges.csv, and "
+        "the plan files above)"
     )
 
 

@@ -30,6 +30,7 @@ from bundler.cli.common import (
 )
 from bundler.cli.progress import progress_bar
 from bundler.planning.settings_check import check_settings
+from bundler.text import short_list
 
 CACHE_NAME = ".psbundle-cache"
 
@@ -127,7 +128,7 @@ def national(
     estimates.csv, yearly.csv, benefit_sharing.csv, the brief's two tables
     (potential_by_intervention.csv, potential_by_scheme.csv), plan.gpkg,
     report.html, map.png and run.json. For raster-based forest figures, run
-    psbundle score first and pass its units.gpkg.
+    psbundle score first and pass its scored_units.gpkg.
 
     Example: psbundle national permits.gpkg --out national-2027 --carbon-price 10
     """
@@ -373,10 +374,9 @@ def _raise_if_failed(parts, out_dir: Path) -> None:
 
     failed = [p for p in parts if p.status == "failed"]
     if failed:
-        names = "; ".join(f"{p.scenario}/{p.code} ({p.error})" for p in failed[:5])
-        more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+        names = short_list((f"{p.scenario}/{p.code} ({p.error})" for p in failed), 5, "; ")
         raise PartialFailureError(
-            f"{len(failed)} of {len(parts)} province runs failed: {names}{more}. "
+            f"{len(failed)} of {len(parts)} province runs failed: {names}. "
             f"The others were written to {out_dir}/ (see provinces.csv); run the same "
             "command again to retry only the failed ones"
         )

@@ -31,6 +31,9 @@ DEFAULT_INTERVENTIONS: dict[str, tuple[str, ...]] = {
     "LFND": ("restore",),
 }
 
+# the potential (credit) streams, in the order of every table and column list
+STREAMS: tuple[str, ...] = ("protect", "arr", "peat")
+
 # intervention -> the potential stream it earns ("" = none)
 DEFAULT_STREAMS: dict[str, str] = {
     "protect": "protect",

@@ -36,8 +36,8 @@ import pandas as pd
 
 from bundler.config.economics import EconomicsSection
 from bundler.config.sharing import BenefitSharingSection
+from bundler.economics.common import bundle_positions, unit_index
 from bundler.economics.costmodel import discount_factors, linear_coefficients, unit_credits_by_year
-from bundler.economics.estimation import bundle_positions, unit_index
 
 SHARING_COLUMNS = ["bundle_id", "party", "unit_id", "amount_usd", "share", "per_household_usd"]
 PARTIES = ("state", "local_government", "investor")

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from bundler.config.economics import EconomicsSection
+from bundler.config.scoring import STREAMS
 
 POTENTIAL_COLUMNS = (
     "potential_protect_tco2e_yr",
@@ -116,7 +117,7 @@ def unit_gross_by_year(units: pd.DataFrame, econ: EconomicsSection) -> dict[str,
     ramp = np.minimum(1.0, t / float(econ.arr_ramp_years))
     factor = units["additionality"].to_numpy(float) * _overlap_share(units)
     out = {}
-    for name in ("protect", "arr", "peat"):
+    for name in STREAMS:
         pot = units[f"potential_{name}_tco2e_yr"].to_numpy(float) * factor
         out[name] = pot[:, None] * (ramp if name == "arr" else np.ones_like(t))[None, :]
     return out

@@ -28,14 +28,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
-import shapely
 from scipy.optimize import brentq
 
 from bundler.config.economics import EconomicsSection
+from bundler.config.scoring import STREAMS
+from bundler.economics.benefit_sharing import share_benefits
+from bundler.economics.common import bundle_positions, unit_index
 from bundler.economics.costmodel import (
     COST_CATEGORIES,
     bundle_cost_breakdown,
@@ -44,13 +46,12 @@ from bundler.economics.costmodel import (
     price_path,
     unit_gross_by_year,
 )
-from bundler.errors import InputError
+from bundler.economics.schedule import schedule_bundles
+from bundler.geometry import union_area_ha
 
 if TYPE_CHECKING:
     from bundler.config.scenario import Scenario
     from bundler.planning.planner import Plan
-
-INTERVENTIONS = ("protect", "arr", "peat")
 
 SUMMARY_COLUMNS = [
     "bundle_id",
@@ -79,7 +80,7 @@ SUMMARY_COLUMNS = [
 YEARLY_COLUMNS = [
     "bundle_id",
     "year",
-    *(f"gross_{k}_tco2e" for k in INTERVENTIONS),
+    *(f"gross_{k}_tco2e" for k in STREAMS),
     "credits_tco2e",
     *(f"cost_{c}_usd" for c in COST_CATEGORIES),
     "costs_usd",
@@ -109,6 +110,29 @@ class Estimates:
 
     summary: pd.DataFrame
     yearly: pd.DataFrame
+
+
+class PlanEconomics(NamedTuple):
+    """A plan's economics, as :func:`estimate_plan` computes them for the plan writer.
+
+    A named tuple, so ``est, priority, sharing, termination = estimate_plan(...)`` works.
+
+    Attributes
+    ----------
+    est : Estimates
+        ``estimates.csv`` and ``yearly.csv``.
+    priority : DataFrame
+        The five-year priority list (``priority.csv``).
+    sharing : DataFrame
+        Benefit sharing (``benefit_sharing.csv``).
+    schedule_termination : str
+        The schedule MIP's termination (``optimal``, ``feasible``, ...).
+    """
+
+    est: Estimates
+    priority: pd.DataFrame
+    sharing: pd.DataFrame
+    schedule_termination: str
 
 
 def irr(cash_flows: Sequence[float]) -> float | None:
@@ -150,47 +174,8 @@ def main_intervention(units: pd.DataFrame) -> str:
 
     The same rule as the plan's bundle table, on the raw ``potential_*_tco2e_yr`` columns.
     """
-    sums = {k: float(units[f"potential_{k}_tco2e_yr"].sum()) for k in INTERVENTIONS}
+    sums = {k: float(units[f"potential_{k}_tco2e_yr"].sum()) for k in STREAMS}
     return max(sums, key=sums.get) if any(v > 0 for v in sums.values()) else "none"
-
-
-def unit_index(units: pd.DataFrame) -> dict[str, int]:
-    """``unit_id -> row position`` of the units."""
-    return {u: i for i, u in enumerate(units["unit_id"].astype(str))}
-
-
-def bundle_positions(
-    units: pd.DataFrame, unit_ids: Sequence[str], index: Mapping[str, int] | None = None
-) -> list[int]:
-    """Row positions of ``unit_ids`` in ``units``.
-
-    Parameters
-    ----------
-    units : DataFrame
-    unit_ids : sequence of str
-    index : mapping, optional
-        :func:`unit_index` of ``units``, to look up many bundles without rebuilding it.
-
-    Raises
-    ------
-    InputError
-        For an empty bundle, unknown unit ids or a unit listed twice.
-    """
-    pos = unit_index(units) if index is None else index
-    ids = [str(u) for u in unit_ids]
-    missing = [u for u in ids if u not in pos]
-    if not ids:
-        raise InputError("a bundle has no units")
-    if missing:
-        raise InputError("unknown unit id(s) in a bundle: " + ", ".join(missing[:10]))
-    if len(set(ids)) != len(ids):
-        raise InputError("a bundle lists the same unit twice")
-    return [pos[u] for u in ids]
-
-
-def union_area_ha(units: pd.DataFrame, positions: Sequence[int]) -> float:
-    """Area of the union of the units' geometries, ha (the CRS must be metric, equal-area)."""
-    return float(shapely.union_all(units.geometry.values[list(positions)]).area) / 1e4
 
 
 def estimate_bundles(
@@ -227,7 +212,7 @@ def estimate_bundles(
     for bid, ids in bundles.items():
         idx = bundle_positions(units, ids, index)
         sub = units.iloc[idx]
-        area = union_area_ha(units, idx)
+        area = union_area_ha(units.geometry.values[idx])
         e = bundle_economics(sub, area, econ)
         parts = bundle_cost_breakdown(sub, area, econ, e.credits_by_year)
         gross = {k: v.sum(axis=0) for k, v in unit_gross_by_year(sub, econ).items()}
@@ -242,7 +227,7 @@ def estimate_bundles(
         for j in idx:
             if j not in standalone:
                 standalone[j] = bundle_economics(
-                    units.iloc[[j]], union_area_ha(units, [j]), econ
+                    units.iloc[[j]], union_area_ha(units.geometry.values[[j]]), econ
                 ).npv
         alone = float(sum(standalone[j] for j in idx))
         unit_revenue = float(e.credits_by_year @ (unit_price * d))
@@ -251,7 +236,7 @@ def estimate_bundles(
             "n_units": e.n_units,
             "area_ha": e.area_ha,
             "main_intervention": main_intervention(sub),
-            **{f"gross_{k}_tco2e_yr": float(gross[k].mean()) for k in INTERVENTIONS},
+            **{f"gross_{k}_tco2e_yr": float(gross[k].mean()) for k in STREAMS},
             **{f"{k}_tco2e_yr": float(v.mean()) for k, v in deductions.items()},
             "credits_tco2e_yr": e.credits_tco2e_yr,
             "pv_credits": e.pv_credits,
@@ -270,7 +255,7 @@ def estimate_bundles(
         year = {
             "bundle_id": str(bid),
             "year": np.arange(len(d0)),
-            **{f"gross_{k}_tco2e": np.concatenate([zero, gross[k]]) for k in INTERVENTIONS},
+            **{f"gross_{k}_tco2e": np.concatenate([zero, gross[k]]) for k in STREAMS},
             "credits_tco2e": np.concatenate([zero, e.credits_by_year]),
             **{f"cost_{c}_usd": parts[c] for c in COST_CATEGORIES},
             "costs_usd": e.costs_by_year,
@@ -288,9 +273,7 @@ def estimate_bundles(
     return Estimates(summary=summary, yearly=yearly)
 
 
-def estimate_plan(
-    units: pd.DataFrame, plan: Plan, scenario: Scenario
-) -> tuple[Estimates, pd.DataFrame, pd.DataFrame, str]:
+def estimate_plan(units: pd.DataFrame, plan: Plan, scenario: Scenario) -> PlanEconomics:
     """Estimation, five-year priority list and benefit sharing of a plan's bundles.
 
     Parameters
@@ -304,18 +287,13 @@ def estimate_plan(
 
     Returns
     -------
-    estimates : Estimates
-    priority : DataFrame
-        :func:`bundler.economics.schedule.schedule_bundles` (``priority.csv``).
-    sharing : DataFrame
-        :func:`bundler.economics.benefit_sharing.share_benefits` (``benefit_sharing.csv``).
-    termination : str
-        The schedule MIP's termination (``optimal``, ``feasible``, ...).
+    PlanEconomics
+        ``est``; ``priority`` from :func:`bundler.economics.schedule.schedule_bundles`
+        (``priority.csv``); ``sharing`` from
+        :func:`bundler.economics.benefit_sharing.share_benefits` (``benefit_sharing.csv``);
+        ``schedule_termination``, the schedule MIP's termination (``optimal``, ``feasible``,
+        ...).
     """
-    # imported here, not at the top: both modules import this one's helpers
-    from bundler.economics.benefit_sharing import share_benefits
-    from bundler.economics.schedule import schedule_bundles
-
     bundles = {
         str(b): [str(u) for u in ids]
         for b, ids in zip(plan.bundles["bundle_id"], plan.bundles["unit_ids"], strict=True)
@@ -325,4 +303,4 @@ def estimate_plan(
         est.summary, units, bundles, scenario.economics, scenario.schedule
     )
     sharing = share_benefits(units, bundles, est.summary, scenario.economics, scenario.sharing)
-    return est, priority, sharing, termination
+    return PlanEconomics(est, priority, sharing, termination)

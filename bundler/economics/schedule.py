@@ -31,9 +31,9 @@ import pandas as pd
 
 from bundler.config.economics import EconomicsSection
 from bundler.config.sharing import ScheduleSection
-from bundler.economics.estimation import bundle_positions, unit_index
+from bundler.economics.common import bundle_positions, unit_index
 from solvers.base import SolveParams, Termination
-from solvers.mip import MipBuilder
+from solvers.mip.model import MipBuilder
 from solvers.registry import get_backend
 
 PRIORITY_COLUMNS = [

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from bundler.geometry import area_ha
+
 __all__ = ["EDGE_COLUMNS", "GraphSummary", "build_adjacency", "edges_frame", "graph_summary"]
 
 #: Columns of :func:`edges_frame`, in order.
@@ -235,10 +237,7 @@ def build_adjacency(
         dup = sorted(pd.Index(ids)[pd.Index(ids).duplicated()].unique())[:5]
         raise ValueError(f"unit_id must be unique; repeated: {', '.join(dup)}")
     geoms = np.asarray(units.geometry.values, dtype=object)
-    if "area_ha" in units.columns:
-        area = units["area_ha"].to_numpy(float)
-    else:
-        area = shapely.area(geoms) / 1e4
+    area = units["area_ha"].to_numpy(float) if "area_ha" in units.columns else area_ha(geoms)
     xy = shapely.get_coordinates(shapely.point_on_surface(geoms)) if n else np.empty((0, 2))
 
     graph = nx.Graph()

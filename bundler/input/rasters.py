@@ -53,6 +53,8 @@ import shapely
 from pyproj import CRS, Transformer
 
 from bundler.errors import InputError
+from bundler.geometry import M2_PER_HA
+from bundler.text import short_list
 
 # a unit with more than this share of its area outside the raster or on nodata is reported
 COVERAGE_TOLERANCE = 0.001
@@ -66,9 +68,7 @@ MAX_NAMED = 10
 
 def _names(ids: list[str], extra: list[str] | None = None) -> str:
     shown = [f"{i} ({e})" if extra else str(i) for i, e in zip(ids, extra or ids, strict=True)]
-    more = len(ids) - MAX_NAMED
-    text = ", ".join(shown[:MAX_NAMED])
-    return text + (f" and {more} more" if more > 0 else "")
+    return short_list(shown, MAX_NAMED)
 
 
 def _authalic_integral(phi: np.ndarray, a: float, b: float) -> np.ndarray:
@@ -307,7 +307,7 @@ def _extract_one(
             f"{path} ({key}): does not cover {len(short)} unit(s) fully (outside the raster "
             f"or nodata): {_names(ids, pct)}; their {key} counts only the covered part"
         )
-    return value_m2 / 1e4
+    return value_m2 / M2_PER_HA
 
 
 def zonal_areas(

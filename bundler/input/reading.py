@@ -94,6 +94,9 @@ def canonical_columns(
     # a canonical name an override targets is no longer taken by the built-in table,
     # so naming an id column explicitly never collides with PS_ID -> unit_id
     taken = set(overrides.values())
+    # a layer that already has a canonical column (ps-bundler's own output keeps both
+    # unit_id and the source's PS_ID) keeps it; the ministry field then stays as it is
+    taken |= {c for c in columns if c in set(MINISTRY_FIELDS.values())}
     lower = {c.lower(): c for c in columns}
     mapping: dict[str, str] = {}
     problems = []

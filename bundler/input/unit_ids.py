@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bundler.text import short_list
+
 # the ministry's own key-like fields, kept in every output under these names
 SOURCE_KEYS: tuple[str, ...] = ("PS_ID", "NO_SK", "OBJECTID")
 
@@ -59,9 +61,7 @@ def source_key_columns(raw: pd.DataFrame) -> dict[str, pd.Series]:
 
 
 def _rows_of(mask: np.ndarray, rows: np.ndarray, shown: int = 12) -> str:
-    picked = [str(r) for r in rows[mask]]
-    head = ", ".join(picked[:shown])
-    return head + (f" and {len(picked) - shown} more" if len(picked) > shown else "")
+    return short_list(rows[mask], shown)
 
 
 def assign_unit_ids(
@@ -105,9 +105,7 @@ def assign_unit_ids(
         if dup.any():
             groups = pd.Series(rows[dup]).groupby(text[dup].to_numpy()).apply(list).sort_index()
             listed = [f"{k} (rows {', '.join(map(str, v))})" for k, v in groups.items()]
-            shown = ", ".join(listed[:12]) + (
-                f" and {len(listed) - 12} more" if len(listed) > 12 else ""
-            )
+            shown = short_list(listed, 12)
             out.errors.append(f"column {id_name} (the id column): duplicate values {shown}")
         return out
     zero = (text == "0").to_numpy()

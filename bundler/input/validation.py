@@ -20,6 +20,7 @@ from pyproj import CRS
 
 from bundler.config.scenario import Scenario
 from bundler.errors import InputError
+from bundler.geometry import M2_PER_HA, area_ha
 from bundler.input.crs import check_coordinates, parse_crs, working_crs
 from bundler.input.reading import canonical_columns, read_layer, rename_to_canonical
 from bundler.input.schema import (
@@ -32,6 +33,7 @@ from bundler.input.schema import (
 )
 from bundler.input.unit_ids import assign_unit_ids, id_text, source_key_columns
 from bundler.outputs.files import SOURCE_CRS
+from bundler.text import short_list
 
 _MAX_LISTED = 12
 _POLYGONAL = ("Polygon", "MultiPolygon")
@@ -39,9 +41,7 @@ _POLYGONAL = ("Polygon", "MultiPolygon")
 
 def _ids(values: Iterable[object]) -> str:
     """A short, readable list of ids or row numbers."""
-    vals = [str(v) for v in values]
-    head = ", ".join(vals[:_MAX_LISTED])
-    return head + (f" and {len(vals) - _MAX_LISTED} more" if len(vals) > _MAX_LISTED else "")
+    return short_list(values, _MAX_LISTED)
 
 
 @dataclass
@@ -213,7 +213,7 @@ def load_units(
     units.geometry.values[:] = geoms
     # outputs are written in the input's CRS, so they overlay their source in a GIS
     units.attrs[SOURCE_CRS] = gdf.crs.to_wkt()
-    units["area_ha"] = units.geometry.area / 1e4
+    units["area_ha"] = units.geometry.area / M2_PER_HA
     _measure_overlaps(units, scenario.validation.min_overlap_ha, report)
     _check_decreed_area(units, scenario.validation.area_tolerance, report)
     units = units.drop(columns="_row").reset_index(drop=True)
@@ -475,7 +475,7 @@ def _measure_overlaps(units: gpd.GeoDataFrame, min_ha: float, report: Validation
     if len(left):
         # a 1 cm precision grid keeps the overlay robust on nearly coincident edges,
         # where exact overlay can fail with a GEOS topology error
-        area = shapely.area(shapely.intersection(geoms[left], geoms[right], grid_size=0.01)) / 1e4
+        area = area_ha(shapely.intersection(geoms[left], geoms[right], grid_size=0.01))
         big = area >= min_ha
         left, right, area = left[big], right[big], area[big]
         np.add.at(overlap_ha, left, area)

@@ -7,12 +7,14 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import geopandas as gpd
 
 from bundler.errors import InputError, OutputExistsError
+from bundler.text import short_list
+from bundler.version import __version__
 
 RUN_FILE = "run.json"
 # how many foreign file names an error message lists before "and N more"
@@ -79,9 +81,7 @@ def check_output_dir(out: Path, force: bool) -> None:
     refusal = _not_replaceable(out)
     if refusal is not None:
         why, foreign = refusal
-        names = ", ".join(foreign[:_SHOWN])
-        if len(foreign) > _SHOWN:
-            names += f" and {len(foreign) - _SHOWN} more"
+        names = short_list(foreign, _SHOWN)
         raise OutputExistsError(
             f"{out}: --force refused, the folder is not just an earlier ps-bundler output: "
             f"{why}. Files ps-bundler did not write: {names}. --force replaces only an "
@@ -118,6 +118,29 @@ def _not_replaceable(out: Path) -> tuple[str, list[str]] | None:
     return f"its {RUN_FILE} does not list every file in it", foreign
 
 
+def run_envelope(
+    kind: str | None = None,
+    facts: Mapping | None = None,
+    packages: Mapping | None = None,
+    extra: Mapping | None = None,
+) -> dict:
+    """The object of a ``run.json``: what every run writes, in a fixed key order.
+
+    ``{"ps_bundler": version, "kind": kind, **facts, "packages": packages, **extra}``:
+    ``kind`` and ``packages`` only when given; ``facts`` are the writer's own
+    figures, ``extra`` the caller's run facts (which may override any of them).
+    A pure function: it reads nothing and writes nothing.
+    """
+    run: dict = {"ps_bundler": __version__}
+    if kind is not None:
+        run["kind"] = kind
+    run.update(facts or {})
+    if packages is not None:
+        run["packages"] = dict(packages)
+    run.update(extra or {})
+    return run
+
+
 def record_output_files(folder: Path) -> None:
     """List every file under ``folder`` in its ``run.json`` under ``"files"``.
 
@@ -126,8 +149,6 @@ def record_output_files(folder: Path) -> None:
     one. The list leaves out ``run.json`` itself. This is what lets a later
     ``--force`` tell ps-bundler's files from anybody else's.
     """
-    from bundler import __version__
-
     record = folder / RUN_FILE
     files = [f for f in output_files(folder) if f != RUN_FILE]
     if record.exists():
@@ -136,7 +157,7 @@ def record_output_files(folder: Path) -> None:
             raise TypeError(f"{record}: run facts are not a JSON object")
         facts.setdefault("ps_bundler", __version__)
     else:
-        facts = {"ps_bundler": __version__}
+        facts = run_envelope()
     facts["files"] = files
     record.write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
 

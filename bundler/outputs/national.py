@@ -9,11 +9,11 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from bundler import __version__
 from bundler.config.scenario import Scenario, to_dict
-from bundler.outputs.files import write_layers
+from bundler.outputs.files import run_envelope, write_layers
 from bundler.outputs.gaps import format_gap
 from bundler.outputs.plan import json_default, package_versions
+from bundler.outputs.report import write_report
 from bundler.scale.national import (
     Part,
     concat_csv,
@@ -62,8 +62,6 @@ def write_national(
     (the brief's two tables for the whole layer), ``plan.gpkg`` (layers
     ``units`` and ``bundles``), ``report.html``, ``map.png`` and ``run.json``.
     """
-    from bundler.outputs.report import write_report
-
     copy_parts(parts, folder / "provinces")
     provinces = provinces_table(parts)
     provinces.to_csv(folder / "provinces.csv", index=False, float_format="%.4f")
@@ -81,9 +79,7 @@ def write_national(
     write_layers(folder / "plan.gpkg", {"units": unit_layer, "bundles": bundle_layer}, units)
 
     failed = [p for p in parts if p.status == "failed"]
-    run = {
-        "ps_bundler": __version__,
-        "kind": "national",
+    own = {
         "scenario": to_dict(scenario),
         "n_units": len(units),
         "n_provinces": len(parts),
@@ -92,9 +88,8 @@ def write_national(
         "provinces_resumed": sum(p.status == "resumed" for p in parts),
         "provinces_failed": {p.code: p.error for p in failed},
         "termination": overall_termination(parts),
-        "packages": package_versions(),
-        **facts,
     }
+    run = run_envelope("national", own, package_versions(), facts)
     (folder / "run.json").write_text(json.dumps(run, indent=2, default=json_default) + "\n")
 
     yearly = merged["yearly.csv"]

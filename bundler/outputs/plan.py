@@ -1,4 +1,10 @@
-"""Writing a plan: ``plan.gpkg`` (units and bundles layers), ``bundles.csv``, ``run.json``."""
+"""Writing a plan: every file of ``psbundle plan``'s output folder.
+
+``report.html`` and ``map.png`` (through :mod:`bundler.outputs.report`), ``plan.gpkg``
+(layers ``units`` and ``bundles``), ``bundles.csv``, ``estimates.csv``, ``yearly.csv``,
+``priority.csv``, ``benefit_sharing.csv`` and ``run.json``. Every column is described
+in ``docs/outputs.md``.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,13 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from bundler import __version__
 from bundler.config.scenario import Scenario, to_dict
-from bundler.outputs.files import write_layers
+from bundler.economics.estimation import PlanEconomics
+
+# the module, not its function: write_report is looked up when called, so a test can
+# wrap it (tests/test_no_data_lost.py)
+from bundler.outputs import report as html_report
+from bundler.outputs.files import run_envelope, write_layers
 from bundler.planning.planner import Plan
 from solvers.base import absolute_gap
 
@@ -97,8 +107,10 @@ def write_plan(
     inputs: dict[str, Path | dict],
     run_facts: dict,
     report: bool = True,
+    *,
+    economics: PlanEconomics,
 ) -> dict:
-    """Estimate, schedule and share the plan's bundles, and write every output into ``folder``.
+    """Write every output of a plan and of its economics into ``folder``.
 
     ``folder`` is a scratch folder that the caller moves into place, so a run's
     files appear all together or not at all.
@@ -119,6 +131,10 @@ def write_plan(
         Extra facts for ``run.json`` (seed, time limit, gap rule, command line ...).
     report : bool
         Also write ``report.html`` and ``map.png`` (sweeps skip them for speed).
+    economics : PlanEconomics
+        The plan's estimates, five-year schedule and benefit sharing, from
+        :func:`bundler.economics.estimation.estimate_plan`: callers estimate and
+        schedule before writing, so this function only writes.
 
     Returns
     -------
@@ -132,10 +148,7 @@ def write_plan(
     ``yearly.csv``, ``priority.csv``, ``benefit_sharing.csv``, ``run.json``,
     ``report.html`` and ``map.png``.
     """
-    from bundler.economics.estimation import estimate_plan
-    from bundler.outputs.report import write_report
-
-    est, priority, sharing, schedule_term = estimate_plan(units, plan, scenario)
+    est, priority, sharing, schedule_term = economics
     order = priority.set_index("bundle_id")
     table = plan.bundles.copy()
     table["start_year"] = table["bundle_id"].map(order["start_year"]).astype(str)
@@ -152,8 +165,7 @@ def write_plan(
     est.yearly.to_csv(folder / "yearly.csv", index=False, float_format="%.4f")
     priority.to_csv(folder / "priority.csv", index=False, float_format="%.2f")
     sharing.to_csv(folder / "benefit_sharing.csv", index=False, float_format="%.2f")
-    run = {
-        "ps_bundler": __version__,
+    own = {
         "inputs": {k: input_record(v) for k, v in inputs.items()},
         "scenario": to_dict(scenario),
         "solver": plan.solver,
@@ -183,9 +195,8 @@ def write_plan(
             for n, r in plan.component_results
         ],
         "explanation": plan.explanation,
-        "packages": package_versions(),
-        **run_facts,
     }
+    run = run_envelope(None, own, package_versions(), run_facts)
     (folder / "run.json").write_text(json.dumps(run, indent=2, default=json_default) + "\n")
     if not report:
         return run
@@ -214,7 +225,7 @@ def write_plan(
         inputs=run["inputs"],
         **{k: v for k, v in run_facts.items() if v is not None},
     )
-    write_report(
+    html_report.write_report(
         folder,
         unit_layer,
         bundle_layer,

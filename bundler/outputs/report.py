@@ -3,7 +3,12 @@
 ``report.html`` carries everything inline: the map is an SVG drawn from the
 geometries (one ``<path>`` per unit, with a hover ``<title>``), the charts are
 matplotlib SVGs, and a little CSS. Nothing is fetched, so the file can be
-mailed to a provincial office or opened on a laptop in the field.
+mailed to a provincial office or opened on a laptop in the field. The page is
+``templates/report.html.j2`` (its CSS ``templates/report.css``): Python draws
+and formats the pieces, already escaped, and the template places them.
+
+Both maps (``map.png`` and the HTML's SVG) take their extent, margin and scale
+bar from one :class:`MapFrame`, and their colours from :func:`bundle_colors`.
 
 Both files are deterministic: the same inputs give byte-identical files (fixed
 colour cycle, fixed SVG id salt, no dates in the metadata).
@@ -17,6 +22,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,6 +30,8 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import shapely
+from jinja2 import Environment, PackageLoader
+from markupsafe import Markup
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
@@ -47,36 +55,13 @@ MAP_PNG_WIDTH_PX = 1600
 _PNG_DPI = 100
 _MAX_LEGEND = 20
 
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
-margin:0 auto;max-width:1200px;padding:0 16px 48px;color:#1a1a1a;line-height:1.45}
-h1{font-size:1.6em;margin:.8em 0 .2em}
-h2{font-size:1.25em;margin:1.6em 0 .4em;border-bottom:1px solid #ddd;padding-bottom:.2em}
-.status{padding:.5em .8em;border-radius:4px;margin:.6em 0}
-.status.optimal{background:#e6f4ea;border:1px solid #9ccfa8}
-.status.notopt{background:#fff4e5;border:1px solid #f0c36d}
-.empty{background:#fdecea;border:1px solid #f1a9a0;padding:.6em .8em;border-radius:4px}
-nav a{margin-right:1em}
-figure{margin:0}
-svg.map{width:100%;height:auto;max-height:85vh;display:block}
-svg.map path{vector-effect:non-scaling-stroke}
-svg.map path.unit:hover{stroke:#000;stroke-width:2}
-svg.map text{font:bold 13px sans-serif;paint-order:stroke;stroke:#fff;stroke-width:3px;
-fill:#111;pointer-events:none}
-.legend span.sw{display:inline-block;width:.9em;height:.9em;margin:0 .3em 0 1em;
-vertical-align:-.1em;border:1px solid #555}
-.chart svg{max-width:100%;height:auto}
-table{border-collapse:collapse;margin:.4em 0 1em;font-size:.9em}
-th,td{border:1px solid #ccc;padding:.25em .6em;vertical-align:top}
-th{background:#f0f0f0;text-align:left}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-tbody tr:nth-child(even){background:#fafafa}
-.scroll{overflow-x:auto}
-dl.facts{display:grid;grid-template-columns:max-content auto;gap:.2em 1em;margin:.4em 0}
-dl.facts dt{font-weight:600}
-dl.facts dd{margin:0;font-family:ui-monospace,monospace;word-break:break-all}
-dl.facts dl.facts{margin:0}
-"""
+_TEMPLATES = Environment(
+    loader=PackageLoader("bundler.outputs", "templates"),
+    # every piece comes in as Markup, already escaped with html.escape (_esc)
+    autoescape=True,
+    trim_blocks=True,
+    keep_trailing_newline=True,
+)
 
 
 def write_report(
@@ -144,6 +129,62 @@ def bundle_colors(bundle_ids: Iterable[str]) -> dict[str, str]:
     return {b: cycle[i % len(cycle)] for i, b in enumerate(ids)}
 
 
+# ---------------------------------------------------------------- both maps
+
+
+@dataclass(frozen=True)
+class ScaleBar:
+    """A scale bar: a round length in metres, its length in map units and its label."""
+
+    length_m: float
+    length: float
+    label: str
+
+
+@dataclass(frozen=True)
+class MapFrame:
+    """What ``map.png`` and the HTML map share: extent drawn, margin and scale bar.
+
+    Attributes
+    ----------
+    minx, miny, maxx, maxy : float
+        The units' and bundles' bounds, in map units.
+    w, h : float
+        Width and height of those bounds, at least 1 map unit.
+    pad : float
+        Margin around the bounds: 2% of the longer side. The scale bar goes
+        below the bounds, its left end at ``minx``.
+    bar : ScaleBar or None
+        None when the CRS is not projected (no scale bar).
+    """
+
+    minx: float
+    miny: float
+    maxx: float
+    maxy: float
+    w: float
+    h: float
+    pad: float
+    bar: ScaleBar | None
+
+
+def map_frame(units: gpd.GeoDataFrame, bundles: gpd.GeoDataFrame) -> MapFrame:
+    """The frame of both maps (see :class:`MapFrame`)."""
+    minx, miny, maxx, maxy = _extent(units, bundles)
+    w, h = max(maxx - minx, 1.0), max(maxy - miny, 1.0)
+    return MapFrame(minx, miny, maxx, maxy, w, h, 0.02 * max(w, h), scale_bar(units.crs, w))
+
+
+def scale_bar(crs, width: float) -> ScaleBar | None:
+    """A scale bar of a round length (1, 2 or 5 times a power of ten metres) about a
+    fifth of ``width`` (map units), or None when ``crs`` is not projected."""
+    to_m = _metres_per_unit(crs)
+    if to_m is None:
+        return None
+    length_m = _nice_length(width * to_m / 5)
+    return ScaleBar(length_m, length_m / to_m, _length_label(length_m))
+
+
 # ---------------------------------------------------------------- map.png
 
 
@@ -163,8 +204,9 @@ def map_figure(
     -------
     Figure
     """
-    minx, miny, maxx, maxy = _extent(units, bundles)
-    w, h = max(maxx - minx, 1.0), max(maxy - miny, 1.0)
+    frame = map_frame(units, bundles)
+    minx, miny, maxx, maxy = frame.minx, frame.miny, frame.maxx, frame.maxy
+    w, h, pad = frame.w, frame.h, frame.pad
     width_in = MAP_PNG_WIDTH_PX / _PNG_DPI
     # the map takes 80% of the width (the legend the rest) and 90% of the height
     height_in = float(np.clip(width_in * 0.8 * h / w / 0.9, 6.0, 20.0))
@@ -214,12 +256,12 @@ def map_figure(
                 fontweight="bold",
                 path_effects=[withStroke(linewidth=3, foreground="white")],
             )
-    pad = 0.02 * max(w, h)
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - 4 * pad, maxy + pad)  # room below for the scale bar
     if not len(units):
         ax.text(0.5, 0.5, "No units", transform=ax.transAxes, ha="center", fontsize=14)
-    _scale_bar(ax, units.crs, minx, miny, w, pad)
+    if frame.bar is not None:
+        _draw_scale_bar(ax, frame.bar, minx, miny - pad * 3, pad)
     handles = [
         Patch(facecolor=c, edgecolor=BUNDLE_OUTLINE, label=b)
         for b, c in list(colors.items())[:_MAX_LEGEND]
@@ -259,19 +301,13 @@ def _mpl_path(geom) -> MplPath:
     return MplPath(np.concatenate(verts), np.concatenate(codes))
 
 
-def _scale_bar(ax, crs, minx: float, miny: float, width: float, pad: float) -> None:
-    """A scale bar of a round length, about a fifth of the map, bottom left."""
-    to_m = _metres_per_unit(crs)
-    if to_m is None:
-        return
-    length_m = _nice_length(width * to_m / 5)
-    length = length_m / to_m
-    x0, y0 = minx, miny - pad * 3
-    ax.plot([x0, x0 + length], [y0, y0], color="black", linewidth=3, solid_capstyle="butt")
+def _draw_scale_bar(ax, bar: ScaleBar, x0: float, y0: float, pad: float) -> None:
+    """``bar`` from ``(x0, y0)`` rightwards (map units), its label just above."""
+    ax.plot([x0, x0 + bar.length], [y0, y0], color="black", linewidth=3, solid_capstyle="butt")
     ax.text(
-        x0 + length / 2,
+        x0 + bar.length / 2,
         y0 + pad * 0.3,
-        _length_label(length_m),
+        bar.label,
         ha="center",
         va="bottom",
         fontsize=9,
@@ -304,7 +340,6 @@ def report_html(
     """
     if colors is None:
         colors = bundle_colors(bundles["bundle_id"] if len(bundles) else [])
-    esc = _esc
     scenario = facts.get("scenario_name") or facts.get("scenario")
     title = f"Social Forestry carbon bundles: {facts.get('report_kind', 'plan')} report"
     if isinstance(scenario, str) and scenario:
@@ -317,46 +352,21 @@ def report_html(
         ("not-selected", "Why units were not selected"),
         ("facts", "Run facts"),
     ]
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(title)}</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{esc(title)}</h1>",
-        _summary_html(units, bundles),
-        _status_html(facts),
-    ]
-    if not len(bundles):
-        out.append(_empty_html(facts))
-    out.append("<nav>" + "".join(f'<a href="#{i}">{esc(t)}</a>' for i, t in sections) + "</nav>")
-    out += [
-        '<h2 id="map">Map</h2>',
-        "<figure>",
-        map_svg(units, bundles, colors),
-        _legend_html(bundles, colors),
-        "</figure>",
-        '<h2 id="credits">Credits over time</h2>',
-        _credits_html(yearly_credits, colors),
-        '<h2 id="cost-curve">Cost curve</h2>',
-        _cost_curve_html(bundles, facts, colors),
-    ]
-    for i, (t, df) in enumerate(tables.items()):
-        out += [f'<h2 id="table-{i}">{esc(t)}</h2>', table_html(df)]
-    out += [
-        '<h2 id="not-selected">Why units were not selected</h2>',
-        _reasons_html(units),
-        '<h2 id="facts">Run facts</h2>',
-        facts_html({**facts, "gap": _gap_text(facts)} if "gap" in facts else facts),
-        "</body>",
-        "</html>",
-        "",
-    ]
-    return "\n".join(out)
+    return _TEMPLATES.get_template("report.html.j2").render(
+        title=_markup(title),
+        css=Markup(_TEMPLATES.loader.get_source(_TEMPLATES, "report.css")[0]),
+        summary=Markup(_summary_html(units, bundles)),
+        status=Markup(_status_html(facts)),
+        empty=None if len(bundles) else Markup(_empty_html(facts)),
+        sections=[(anchor, _markup(heading)) for anchor, heading in sections],
+        map=Markup(map_svg(units, bundles, colors)),
+        legend=Markup(_legend_html(bundles, colors)),
+        credits=Markup(_credits_html(yearly_credits, colors)),
+        cost_curve=Markup(_cost_curve_html(bundles, facts, colors)),
+        tables=[(_markup(t), Markup(table_html(df))) for t, df in tables.items()],
+        reasons=Markup(_reasons_html(units)),
+        facts=Markup(facts_html({**facts, "gap": _gap_text(facts)} if "gap" in facts else facts)),
+    )
 
 
 def map_svg(units: gpd.GeoDataFrame, bundles: gpd.GeoDataFrame, colors: dict[str, str]) -> str:
@@ -377,9 +387,8 @@ def map_svg(units: gpd.GeoDataFrame, bundles: gpd.GeoDataFrame, colors: dict[str
     -------
     str
     """
-    minx, miny, maxx, maxy = _extent(units, bundles)
-    w, h = max(maxx - minx, 1.0), max(maxy - miny, 1.0)
-    pad = 0.02 * max(w, h)
+    frame = map_frame(units, bundles)
+    minx, maxy, w, h, pad = frame.minx, frame.maxy, frame.w, frame.h, frame.pad
     scale = VIEW_W / (w + 2 * pad)
     view_h = round((h + 2 * pad) * scale + 30, 1)  # room below for the scale bar
 
@@ -448,15 +457,14 @@ def map_svg(units: gpd.GeoDataFrame, bundles: gpd.GeoDataFrame, colors: dict[str
         out.append(
             f'<text x="{VIEW_W / 2:g}" y="{view_h / 2:g}" text-anchor="middle">No units</text>'
         )
-    to_m = _metres_per_unit(units.crs)
-    if to_m is not None:
-        length_m = _nice_length(w * to_m / 5)
-        bar = length_m / to_m * scale
+    if frame.bar is not None:
+        ((x0, _),) = to_view(np.array([[frame.minx, frame.miny]]))
+        bar = frame.bar.length * scale
         y = view_h - 12
         out.append(
-            f'<g><path d="M{pad * scale:.1f} {y:.1f}h{bar:.1f}" stroke="#000000" '
-            f'stroke-width="3"/><text x="{pad * scale + bar / 2:.1f}" y="{y - 10:.1f}" '
-            f'text-anchor="middle">{_length_label(length_m)}</text></g>'
+            f'<g><path d="M{x0:.1f} {y:.1f}h{bar:.1f}" stroke="#000000" '
+            f'stroke-width="3"/><text x="{x0 + bar / 2:.1f}" y="{y - 10:.1f}" '
+            f'text-anchor="middle">{frame.bar.label}</text></g>'
         )
     out.append("</svg>")
     return "\n".join(out)
@@ -860,3 +868,8 @@ def _fmt_cell(v) -> str:
 
 def _esc(s) -> str:
     return html.escape(str(s), quote=True)
+
+
+def _markup(s) -> Markup:
+    """``s`` escaped as everywhere in the report (``html.escape``), for the template."""
+    return Markup(_esc(s))

@@ -6,9 +6,9 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from bundler import __version__
 from bundler.config.doc import render_scenario
 from bundler.config.scenario import Scenario
+from bundler.outputs.files import run_envelope
 from bundler.outputs.plan import json_default, package_versions
 from bundler.scale.national import (
     Part,
@@ -90,17 +90,14 @@ def write_sweep(
     table.to_csv(folder / "comparison.csv", index=False, float_format="%.4f")
     (folder / "comparison.md").write_text(_markdown(table), encoding="utf-8")
     comparison_chart(table, folder / "comparison.png")
-    run = {
-        "ps_bundler": __version__,
-        "kind": "sweep",
+    own = {
         "scenarios": [s.name for s in scenarios],
         "parts": len(parts),
         "parts_computed": sum(p.status == "computed" for p in parts),
         "parts_resumed": sum(p.status == "resumed" for p in parts),
         "parts_failed": {f"{p.scenario}/{p.code}": p.error for p in parts if p.status == "failed"},
-        "packages": package_versions(),
-        **facts,
     }
+    run = run_envelope("sweep", own, package_versions(), facts)
     (folder / "run.json").write_text(json.dumps(run, indent=2, default=json_default) + "\n")
     return run
 

@@ -16,11 +16,12 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
-import shapely
 
 from bundler.config.scenario import Scenario
+from bundler.config.scoring import STREAMS
 from bundler.economics.costmodel import bundle_economics
 from bundler.errors import InputError, SolverError
+from bundler.geometry import union_area_ha
 from bundler.input.unit_ids import SOURCE_KEYS
 from bundler.planning.problem_builder import (
     REASON_NOT_CHOSEN,
@@ -219,15 +220,21 @@ def plan_bundles(
     )
 
 
+def plan_totals(bundles: pd.DataFrame) -> dict:
+    """A plan's totals over its bundles table: bundles, units in them, area, credits and NPV."""
+    b = bundles
+    return {
+        "n_bundles": len(b),
+        "units_in_bundles": int(b["n_units"].sum()) if len(b) else 0,
+        "area_ha": float(b["area_ha"].sum()) if len(b) else 0.0,
+        "credits_tco2e_yr": float(b["credits_tco2e_yr"].sum()) if len(b) else 0.0,
+        "npv_usd": float(b["npv_usd"].sum()) if len(b) else 0.0,
+    }
+
+
 def _solve_component(problem, solver, params, budget, scenario):
     """Heuristic warm start, then the exact MIP when the component is small enough."""
-    p = SolveParams(
-        time_limit=budget,
-        rel_gap=params.rel_gap,
-        threads=params.threads,
-        seed=params.seed,
-        verbose=params.verbose,
-    )
+    p = dataclasses.replace(params, time_limit=budget)
     if solver == HEURISTIC or problem.n > scenario.bundling.exact_max_units:
         return solve_bundling(problem, HEURISTIC, p)
     warm = solve_bundling(
@@ -243,13 +250,7 @@ def _solve_component(problem, solver, params, budget, scenario):
     return solve_bundling(
         problem,
         solver,
-        SolveParams(
-            time_limit=rest,
-            rel_gap=p.rel_gap,
-            threads=p.threads,
-            seed=p.seed,
-            verbose=p.verbose,
-        ),
+        dataclasses.replace(p, time_limit=rest),
         warm_start=ws,
         max_rounds=scenario.bundling.max_cut_rounds,
     )
@@ -293,7 +294,7 @@ def _bundle_table(units, bundle_units, scenario):
     for k, idx in enumerate(bundle_units, start=1):
         bid = f"B{k:0{width}d}"
         sub = units.iloc[idx]
-        union_ha = float(shapely.union_all(geoms[idx]).area) / 1e4
+        union_ha = union_area_ha(geoms[idx])
         scored = "potential_protect_tco2e_yr" in sub
         row = {
             "bundle_id": bid,
@@ -303,10 +304,7 @@ def _bundle_table(units, bundle_units, scenario):
         }
         if scored and "additionality" in sub:
             e = bundle_economics(sub, union_ha, econ)
-            shares = {
-                name: float(sub[f"potential_{name}_tco2e_yr"].sum())
-                for name in ("protect", "arr", "peat")
-            }
+            shares = {name: float(sub[f"potential_{name}_tco2e_yr"].sum()) for name in STREAMS}
             row.update(
                 credits_tco2e_yr=e.credits_tco2e_yr,
                 cost_usd=e.pv_costs,

@@ -19,6 +19,7 @@ import shapely
 from bundler.config.scenario import Scenario
 from bundler.economics.costmodel import bundle_economics
 from bundler.errors import VerificationError
+from bundler.geometry import union_area_ha
 from bundler.graph.adjacency import TOUCH_TOLERANCE_M
 
 TOL = 1e-6
@@ -80,7 +81,7 @@ def plan_violations(
         label = f"bundle {b} ({len(idx)} units)"
         if not _connected(geoms[idx], max_gap_m, None if landscape is None else landscape[idx]):
             problems.append(f"{label}: not connected under the {max_gap_m:g} m gap rule")
-        union_ha = float(shapely.union_all(geoms[idx]).area) / 1e4
+        union_ha = union_area_ha(geoms[idx])
         need = float(min_area_of_unit[idx].max())
         if union_ha + TOL < need:
             problems.append(f"{label}: area {union_ha:.1f} ha below the minimum {need:.1f} ha")

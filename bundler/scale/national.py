@@ -23,6 +23,7 @@ from bundler.config.scenario import Scenario
 from bundler.scale import province_job
 from bundler.scale.dask_runner import Job, Outcome, run_jobs
 from bundler.scale.parts_cache import PartsCache, part_key
+from bundler.text import natural_key
 from solvers.base import SolveParams
 
 ALL = "all"
@@ -73,7 +74,7 @@ def split_provinces(units: gpd.GeoDataFrame) -> list[tuple[str, str, gpd.GeoData
     codes = units["province_code"].astype(str)
     names = units["province"].astype(str) if "province" in units.columns else codes
     out = []
-    for code in sorted(codes.unique(), key=_natural):
+    for code in sorted(codes.unique(), key=natural_key):
         mask = (codes == code).to_numpy()
         out.append((code, str(names[mask].iloc[0]), units[mask]))
     return out
@@ -303,7 +304,3 @@ def overall_termination(parts: Sequence[Part]) -> str:
     if all(t == "optimal" for t in terms):
         return "optimal"
     return "feasible" if all(t in ("optimal", "feasible") for t in terms) else "mixed"
-
-
-def _natural(text: str) -> tuple:
-    return (0, int(text), "") if text.isdigit() else (1, 0, text)

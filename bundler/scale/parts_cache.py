@@ -14,10 +14,10 @@ import hashlib
 import json
 from pathlib import Path
 
-from bundler import __version__
 from bundler.config.scenario import Scenario, to_dict
 from bundler.outputs.files import atomic_output_dir
 from bundler.scale.province_job import ProvinceResult
+from bundler.version import __version__
 
 SUMMARY_FILE = "summary.json"
 

@@ -16,6 +16,10 @@ from pathlib import Path
 import geopandas as gpd
 
 from bundler.config.scenario import Scenario
+from bundler.economics.estimation import estimate_plan
+from bundler.outputs.plan import json_default, write_plan
+from bundler.pipeline import adjacency
+from bundler.planning.planner import plan_bundles, plan_totals
 from solvers.base import SolveParams
 
 
@@ -79,30 +83,32 @@ def plan_province(spec: ProvinceSpec, units: gpd.GeoDataFrame) -> ProvinceResult
         files of :func:`bundler.outputs.plan.write_plan`. Bundle ids carry the
         province code (``16-B03``) so they stay unique in national tables.
     """
-    from bundler.outputs.plan import json_default, write_plan
-    from bundler.pipeline import adjacency
-    from bundler.planning.planner import plan_bundles
-
     scen = spec.scenario
     graph = adjacency(units, scen)
     plan = plan_bundles(
         units, graph, scen, scen.graph.max_gap_m, solver=spec.solver, params=spec.params
     )
     plan = plan.with_prefix(f"{spec.code}-")
+    economics = estimate_plan(units, plan, scen)
     facts = {"province": spec.code, "province_name": spec.name, **spec.run_facts}
     with tempfile.TemporaryDirectory(prefix="psbundle-province-") as scratch:
         folder = Path(scratch)
-        run = write_plan(folder, units, plan, scen, spec.inputs, facts, report=spec.report)
+        run = write_plan(
+            folder,
+            units,
+            plan,
+            scen,
+            spec.inputs,
+            facts,
+            report=spec.report,
+            economics=economics,
+        )
         b = plan.bundles
         summary = {
             "province_code": spec.code,
             "province": spec.name,
             "n_units": len(units),
-            "n_bundles": len(b),
-            "units_in_bundles": int(b["n_units"].sum()) if len(b) else 0,
-            "area_ha": float(b["area_ha"].sum()) if len(b) else 0.0,
-            "credits_tco2e_yr": float(b["credits_tco2e_yr"].sum()) if len(b) else 0.0,
-            "npv_usd": float(b["npv_usd"].sum()) if len(b) else 0.0,
+            **plan_totals(b),
             "termination": run["termination"],
             "objective": run["objective"],
             "bound": run["bound"],

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pandas as pd
 from rich.table import Table
 
+from bundler.config.scoring import STREAMS
 from bundler.input.schema import SCHEMES
 
-STREAMS: tuple[str, ...] = ("protect", "arr", "peat")
 STREAM_LABELS: dict[str, str] = {
     "protect": "forest protection",
     "arr": "restoration (ARR)",
@@ -173,7 +173,7 @@ def scheme_table(frame: pd.DataFrame, title: str = "Potential by scheme (MtCO2e/
     for i, (name, row) in enumerate(frame.iterrows()):
         table.add_row(
             SCHEME_LABELS.get(str(name), str(name)),
-            *(f"{row[c]:.{dec}f}" for c in ("protect", "arr", "peat", "total")),
+            *(f"{row[c]:.{dec}f}" for c in (*STREAMS, "total")),
             f"{100 * row['share']:.0f}%",
             end_section=i == last,
         )

@@ -13,9 +13,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from bundler.config.scoring import ScoringSection
+from bundler.config.scoring import STREAMS, ScoringSection
 from bundler.errors import InputError
 from bundler.input.schema import normalize_kups, parse_bool
+from bundler.text import short_list
 
 # the per-unit areas a unit needs; they come from rasters or from columns
 LAYER_COLUMNS: tuple[str, ...] = ("forest_ha_2010", "forest_ha_2020", "peat_ha", "mangrove_ha")
@@ -27,7 +28,6 @@ RASTER_FLAGS: dict[str, str] = {
     "mangrove_ha": "--mangrove",
 }
 TYPOLOGIES: tuple[str, ...] = ("HFLD", "HFHD", "LFHD", "LFLD", "LFND")
-STREAMS: tuple[str, ...] = ("protect", "arr", "peat")
 POTENTIAL_COLUMNS: dict[str, str] = {s: f"potential_{s}_tco2e_yr" for s in STREAMS}
 # rates within this distance (%/yr) of a threshold count as on the threshold, so that
 # float noise in ln(A0/A1) does not move a unit across a class boundary
@@ -38,9 +38,7 @@ MAX_NAMED = 10
 
 
 def _ids(values) -> str:
-    values = [str(v) for v in values]
-    more = len(values) - MAX_NAMED
-    return ", ".join(values[:MAX_NAMED]) + (f" and {more} more" if more > 0 else "")
+    return short_list(values, MAX_NAMED)
 
 
 def _check_config(cfg: ScoringSection) -> None:

@@ -64,6 +64,7 @@ import shapely
 from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 
+from bundler.geometry import M2_PER_HA, area_ha
 from bundler.outputs.files import atomic_write_file
 
 OUTPUT_CRS = "ESRI:54034"
@@ -643,7 +644,7 @@ def _layout(code, sizes, cl, compact, target, rng):
     # every unit of a landscape gets a cell of the landscape's mean size: the
     # larger units then fill their cells (and share borders), smaller ones leave gaps
     cl_mean = np.bincount(cl, weights=target, minlength=n_cl) / sizes
-    foot = cl_mean[cl] * 1e4 / compact[cl]  # m2
+    foot = cl_mean[cl] * M2_PER_HA / compact[cl]  # m2
     cl_foot = np.bincount(cl, weights=foot, minlength=n_cl)
     cl_radius = np.sqrt(cl_foot / np.pi)
     radius = _region_radius_m(code, float(cl_foot.sum()))
@@ -743,7 +744,7 @@ def _shapes(seeds, target, full, cl_size, rank, rng) -> np.ndarray:
     else:
         vor = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=frame, ordered=True)
         cells = shapely.get_parts(vor)
-    area_m2 = target * 1e4
+    area_m2 = target * M2_PER_HA
     # full units: a blob a bit larger than the target, so inside a landscape the
     # cell edges (shared with full neighbours) bound them; rim units get the blob
     beta = np.where(full, rng.uniform(1.15, 1.45, n), rng.uniform(0.9, 1.2, n))
@@ -766,7 +767,7 @@ def _shapes(seeds, target, full, cl_size, rank, rng) -> np.ndarray:
     grow = rng.choice(candidates, n_grow, replace=False) if n_grow else np.array([], int)
     f[grow] = rng.uniform(1.05, 1.15, n_grow)
     # lone units are bounded by their blob only; keep the largest under the cap
-    f = np.minimum(f, np.sqrt(_MAX_HA * 1e4 / area0))
+    f = np.minimum(f, np.sqrt(_MAX_HA * M2_PER_HA / area0))
     moved = np.flatnonzero(f != 1.0)
     geoms[moved] = _scale_about(geoms[moved], seeds[moved], f[moved])
 
@@ -837,7 +838,7 @@ def _finish(geoms: np.ndarray, crs: CRS):
     single = shapely.get_num_geometries(multi) == 1
     out = multi.copy()
     out[single] = shapely.get_geometry(multi[single], 0)
-    return out, shapely.area(out) / 1e4
+    return out, area_ha(out)
 
 
 def _part_index(geoms: np.ndarray) -> np.ndarray:

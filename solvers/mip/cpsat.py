@@ -1,4 +1,4 @@
-"""OR-Tools CP-SAT on a pure integer :class:`~solvers.mip.MipModel`.
+"""OR-Tools CP-SAT on a pure integer :class:`~solvers.mip.model.MipModel`.
 
 CP-SAT only knows integer variables and integer (int64) coefficients, so the model
 is translated:
@@ -37,9 +37,11 @@ import time
 import numpy as np
 
 from solvers.base import SolveParams, SolveResult, Termination, relative_gap
-from solvers.mip import INT_TOL, MipModel, within_gap
+from solvers.mip.model import INT_TOL, MipModel, within_gap
 
 NAME = "cpsat"
+KIND = "mip"
+DESCRIPTION = "OR-Tools CP-SAT (pure integer models; rows scaled to integers)"
 
 MAX_POWER = 6  # scale by at most 10**6
 _REL_TOL = 1e-9  # a scaled coefficient this close (relatively) to an integer is one
@@ -60,7 +62,7 @@ def is_available() -> bool:
 def solve_mip(
     model: MipModel, params: SolveParams, warm_start: np.ndarray | None = None
 ) -> SolveResult:
-    """Solve a pure integer :class:`~solvers.mip.MipModel` with CP-SAT.
+    """Solve a pure integer :class:`~solvers.mip.model.MipModel` with CP-SAT.
 
     Parameters
     ----------

@@ -1,9 +1,15 @@
-"""HiGHS through highspy, in process.
+"""HiGHS through highspy, in process: the ``"highs"`` MIP backend and the LP relaxation.
 
 The model goes to HiGHS in one ``passModel`` call with the row-wise (CSR) matrix,
-so building costs no Python loop over rows. ``highspy`` is imported inside the
-functions: importing it loads ``libhighs``, which must not happen as a side effect
-of importing :mod:`solvers` (see "Known environment traps" in the architecture notes).
+so building costs no Python loop over rows. Besides :func:`solve_mip`, this module
+provides :func:`open_lp`, an LP relaxation kept in one HiGHS instance that takes
+added rows and re-solves from the previous basis; the rooted model's LP cut rounds
+reach it through :func:`solvers.registry.open_lp_relaxation`. HiGHS is the only
+backend with such an incremental LP, so it is the one LP provider.
+
+``highspy`` is imported inside the functions: importing it loads ``libhighs``, which
+must not happen as a side effect of importing :mod:`solvers` (see "Known environment
+traps" in docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -12,11 +18,14 @@ import math
 import time
 
 import numpy as np
+import scipy.sparse as sp
 
 from solvers.base import SolveParams, SolveResult, Termination, relative_gap
-from solvers.mip import MipModel, within_gap
+from solvers.mip.model import MipModel, within_gap
 
 NAME = "highs"
+KIND = "mip"
+DESCRIPTION = "HiGHS branch-and-cut via highspy (in process)"
 
 
 def is_available() -> bool:
@@ -31,7 +40,7 @@ def is_available() -> bool:
 def solve_mip(
     model: MipModel, params: SolveParams, warm_start: np.ndarray | None = None
 ) -> SolveResult:
-    """Solve a :class:`~solvers.mip.MipModel` with HiGHS.
+    """Solve a :class:`~solvers.mip.model.MipModel` with HiGHS.
 
     Parameters
     ----------
@@ -119,13 +128,7 @@ def _solve(model: MipModel, params: SolveParams, warm_start, t0: float) -> Solve
         x0 = model.round_solution(warm_start)
         h.setSolution(n, np.arange(n, dtype=np.int32), x0)
 
-    if h.run() == highspy.HighsStatus.kError and h.getModelStatus() == (
-        highspy.HighsModelStatus.kNotset
-    ):
-        # HiGHS sizes one global thread pool at the first solve in the process and
-        # refuses to run a later solve that asks for another size; restart the pool.
-        highspy.Highs.resetGlobalScheduler(True)
-        h.run()
+    _run(h)
     runtime = time.perf_counter() - t0
     ms = h.getModelStatus()
     info = h.getInfo()
@@ -176,6 +179,78 @@ def _solve(model: MipModel, params: SolveParams, warm_start, t0: float) -> Solve
         solver=NAME,
         message=text,
     )
+
+
+def _run(h) -> None:
+    """``h.run()``, once more after restarting HiGHS' thread pool if the pool refused it."""
+    import highspy  # loads libhighs: never at module import (see the module docstring)
+
+    if h.run() == highspy.HighsStatus.kError and h.getModelStatus() == (
+        highspy.HighsModelStatus.kNotset
+    ):
+        # HiGHS sizes one global thread pool at the first solve in the process and
+        # refuses to run a later solve that asks for another size; restart the pool.
+        highspy.Highs.resetGlobalScheduler(True)
+        h.run()
+
+
+class HighsLp:
+    """The LP relaxation of a :class:`MipModel` in one HiGHS instance (see :func:`open_lp`).
+
+    Implements :class:`solvers.mip.model.LpRelaxation`.
+    """
+
+    def __init__(self, model: MipModel, threads: int = 0):
+        import highspy  # loads libhighs: never at module import (see the module docstring)
+
+        self._h = h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        if threads > 0:
+            h.setOptionValue("threads", int(threads))
+        pass_model(h, model, relax=True)
+
+    def solve(self, time_limit: float) -> tuple[float, np.ndarray] | None:
+        """Re-solve (from the last basis); ``(objective, x)`` when optimal, else None."""
+        import highspy  # loads libhighs: never at module import (see the module docstring)
+
+        h = self._h
+        h.setOptionValue("time_limit", float(time_limit))
+        _run(h)
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return float(h.getInfo().objective_function_value), np.asarray(h.getSolution().col_value)
+
+    def add_rows(self, A, lo: np.ndarray, hi: np.ndarray) -> None:
+        """Append rows ``lo <= A @ x <= hi`` (``A`` any scipy sparse matrix)."""
+        C = sp.csr_array(A)
+        C.sort_indices()
+        self._h.addRows(
+            C.shape[0],
+            lo,
+            hi,
+            int(C.nnz),
+            C.indptr.astype(np.int32),
+            C.indices.astype(np.int32),
+            C.data.astype(np.float64),
+        )
+
+
+def open_lp(model: MipModel, threads: int = 0) -> HighsLp:
+    """The LP relaxation of ``model``, ready to solve and to take cuts.
+
+    Parameters
+    ----------
+    model : MipModel
+    threads : int
+        As :attr:`SolveParams.threads`; matching a later HiGHS MIP's keeps HiGHS
+        from resizing its process-wide thread pool in between.
+
+    Raises
+    ------
+    ImportError, OSError
+        When highspy cannot be loaded.
+    """
+    return HighsLp(model, threads)
 
 
 def _error(t0: float, message: str) -> SolveResult:

@@ -35,9 +35,11 @@ import warnings
 import numpy as np
 
 from solvers.base import SolveParams, SolveResult, Termination, relative_gap
-from solvers.mip import MipModel, within_gap
+from solvers.mip.model import MipModel, within_gap
 
 NAME = "cbc"
+KIND = "mip"
+DESCRIPTION = "COIN-OR CBC via PuLP's bundled executable"
 
 _BOUND_RE = re.compile(r"^(?:Lower|Upper) bound:\s*(\S+)", re.MULTILINE)
 _OBJ_RE = re.compile(r"^Objective value:\s*(\S+)", re.MULTILINE)
@@ -57,7 +59,7 @@ def is_available() -> bool:
 def solve_mip(
     model: MipModel, params: SolveParams, warm_start: np.ndarray | None = None
 ) -> SolveResult:
-    """Solve a :class:`~solvers.mip.MipModel` with CBC.
+    """Solve a :class:`~solvers.mip.model.MipModel` with CBC.
 
     Parameters
     ----------

@@ -48,10 +48,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
+from solvers.backend import MipBackend
 from solvers.base import SolveParams, Termination, relative_gap
-from solvers.highs_backend import pass_model
-from solvers.mip import MipModel
+from solvers.mip.model import MipModel
 from solvers.problem import BundlingProblem, BundlingResult
+from solvers.registry import open_lp_relaxation
 
 # Symmetry rows x[r, j] <= sum(x[r, k] for k in D) are only added when D is this small:
 # long rows cost more LP time than the symmetry they remove.
@@ -549,10 +550,11 @@ def lp_cut_rounds(
 ) -> tuple[list, float | None]:
     """Tighten the LP relaxation with separator cuts from fractional solutions.
 
-    The LP lives in one HiGHS instance across rounds: new cuts are appended with
-    ``addRows`` and the dual simplex restarts from the previous basis, which is far
-    cheaper than passing the grown model again. Stops when no cut is violated, the
-    bound stalls, or time runs out.
+    The LP is one :class:`~solvers.mip.model.LpRelaxation` across rounds, from
+    :func:`solvers.registry.open_lp_relaxation` (HiGHS, the one backend with an
+    incremental LP): new cuts are appended and the dual simplex restarts from the
+    previous basis, which is far cheaper than passing the grown model again. Stops
+    when no cut is violated, the bound stalls, or time runs out.
 
     Parameters
     ----------
@@ -570,21 +572,16 @@ def lp_cut_rounds(
         Every cut added (rows for :func:`_stack`).
     bound : float or None
         The smallest optimal LP value: a valid upper bound on the optimum, since
-        every row is valid for every feasible plan. ``None`` when HiGHS is missing
+        every row is valid for every feasible plan. ``None`` when the LP backend is missing
         or no LP was solved to optimality.
     """
-    try:
-        import highspy
-    except (ImportError, OSError):
-        return [], None
     t0 = time.perf_counter()
     model = rm.model
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    if threads > 0:
-        h.setOptionValue("threads", int(threads))
-    # the model maximizes (built with maximize=True), so the LP bound is an upper bound
-    pass_model(h, model, relax=True)
+    try:
+        # the model maximizes (built with maximize=True), so the LP bound is an upper bound
+        lp = open_lp_relaxation(model, threads)
+    except (ImportError, OSError):
+        return [], None
     cuts: list = []
     seen: set = set()
     bound = None
@@ -593,22 +590,15 @@ def lp_cut_rounds(
         left = time_limit - (time.perf_counter() - t0)
         if left <= 0.05:
             break
-        h.setOptionValue("time_limit", float(left))
-        if h.run() == highspy.HighsStatus.kError and h.getModelStatus() == (
-            highspy.HighsModelStatus.kNotset
-        ):
-            # a pool of another size from an earlier solve (see highs_backend)
-            highspy.Highs.resetGlobalScheduler(True)
-            h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        solved = lp.solve(left)
+        if solved is None:
             break
-        value = float(h.getInfo().objective_function_value)
+        value, x = solved
         bound = value if bound is None else min(bound, value)
         history.append(value)
         # a bound that moved less than 0.01% in five rounds is not worth more LP time
         if len(history) > 5 and history[-6] - value <= 1e-4 * max(1.0, abs(value)):
             break
-        x = np.asarray(h.getSolution().col_value)
         new = []
         for row in rm.separate_fractional(x):
             key = tuple(row[0])
@@ -619,23 +609,13 @@ def lp_cut_rounds(
             break
         cuts.extend(new)
         C, lo, hi = _stack(new, model.num_vars)
-        C = sp.csr_array(C)
-        C.sort_indices()
-        h.addRows(
-            len(new),
-            lo,
-            hi,
-            int(C.nnz),
-            C.indptr.astype(np.int32),
-            C.indices.astype(np.int32),
-            C.data.astype(np.float64),
-        )
+        lp.add_rows(C, lo, hi)
     return cuts, bound
 
 
 def solve_rooted(
     problem: BundlingProblem,
-    backend,
+    backend: MipBackend,
     params: SolveParams,
     warm_start: Sequence[Sequence[int]] | None = None,
     max_rounds: int = 50,
@@ -645,8 +625,9 @@ def solve_rooted(
     Parameters
     ----------
     problem : BundlingProblem
-    backend : module
-        A MIP backend with ``solve_mip(model, params, warm_start)``.
+    backend : MipBackend
+        A MIP backend (:class:`solvers.backend.MipBackend`), e.g. from
+        :func:`solvers.registry.get_backend`.
     params : SolveParams
         ``time_limit`` covers all rounds together.
     warm_start : sequence of bundles, optional

@@ -1,7 +1,7 @@
 r"""A solver-neutral mixed-integer program in matrix form.
 
-Every MIP backend (:mod:`solvers.highs_backend`, :mod:`solvers.cbc_backend`,
-:mod:`solvers.cpsat_backend`) takes a :class:`MipModel`:
+Every MIP backend (:mod:`solvers.mip.highs`, :mod:`solvers.mip.cbc`,
+:mod:`solvers.mip.cpsat`) takes a :class:`MipModel`:
 
 .. math::
 
@@ -10,6 +10,9 @@ Every MIP backend (:mod:`solvers.highs_backend`, :mod:`solvers.cbc_backend`,
     x_j \in \mathbb{Z} \text{ for integer } j.
 
 Row bounds may be infinite on either side; an equality row has ``row_lo == row_hi``.
+
+:class:`LpRelaxation` is the interface of an LP relaxation that takes cuts and
+re-solves (opened with :func:`solvers.registry.open_lp_relaxation`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,6 +41,18 @@ def within_gap(gap: float | None, rel_gap: float) -> bool:
     undefined because the objective is 0 and the bound is not) is never within.
     """
     return gap is not None and gap <= rel_gap + GAP_TOL
+
+
+class LpRelaxation(Protocol):
+    """The LP relaxation of a :class:`MipModel`, kept between solves so added rows are cheap."""
+
+    def solve(self, time_limit: float) -> tuple[float, np.ndarray] | None:
+        """Solve (from the previous basis); ``(objective, x)`` when optimal, else None."""
+        ...
+
+    def add_rows(self, A, lo: np.ndarray, hi: np.ndarray) -> None:
+        """Append the rows ``lo <= A @ x <= hi``."""
+        ...
 
 
 def _as_csr(A, n: int | None = None) -> sp.csr_array:
