@@ -174,3 +174,8 @@ class BundlingResult:
     solver: str = ""
     message: str = ""
     iterations: int = 0
+
+
+def canonical_bundles(bundles) -> tuple[tuple[int, ...], ...]:
+    """Bundles as sorted tuples of sorted unit indices: one form for comparing plans."""
+    return tuple(sorted(tuple(sorted(int(j) for j in b)) for b in bundles))

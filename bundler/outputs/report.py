@@ -19,9 +19,8 @@ from __future__ import annotations
 import html
 import io
 import math
-import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +38,9 @@ from matplotlib.patches import Patch
 from matplotlib.path import Path as MplPath
 from matplotlib.patheffects import withStroke
 
+from bundler.outputs.files import atomic_write_file
 from bundler.outputs.gaps import format_gap, format_relative_gap
+from bundler.text import natural_key
 
 # tab20 without its two greys (which would read as "not selected"), strong
 # hues first so that the first nine bundles never share a hue.
@@ -106,9 +107,9 @@ def write_report(
     folder = Path(folder)
     colors = bundle_colors(bundles["bundle_id"] if len(bundles) else [])
     fig = map_figure(units, bundles, colors)
-    _atomic_write(folder / "map.png", lambda f: fig.savefig(f, format="png", dpi=_PNG_DPI))
+    atomic_write_file(folder / "map.png", lambda p: fig.savefig(p, format="png", dpi=_PNG_DPI))
     page = report_html(units, bundles, tables, yearly_credits, facts, colors)
-    _atomic_write(folder / "report.html", lambda f: f.write(page.encode("utf-8")))
+    atomic_write_file(folder / "report.html", lambda p: p.write_bytes(page.encode("utf-8")))
 
 
 def bundle_colors(bundle_ids: Iterable[str]) -> dict[str, str]:
@@ -125,7 +126,7 @@ def bundle_colors(bundle_ids: Iterable[str]) -> dict[str, str]:
     """
     cmap = mpl.colormaps["tab20"]
     cycle = [mpl.colors.to_hex(cmap(i)) for i in _TAB20_ORDER]
-    ids = sorted({str(b) for b in bundle_ids}, key=_natural_key)
+    ids = sorted({str(b) for b in bundle_ids}, key=natural_key)
     return {b: cycle[i % len(cycle)] for i, b in enumerate(ids)}
 
 
@@ -638,7 +639,7 @@ def _credits_html(yearly: pd.DataFrame, colors: dict[str, str]) -> str:
         )
         .sort_index()
     )
-    order = sorted(table.columns, key=_natural_key)
+    order = sorted(table.columns, key=natural_key)
     fig = Figure(figsize=(10, 4.5))
     ax = fig.add_subplot()
     bottom = np.zeros(len(table))
@@ -682,7 +683,7 @@ def _cost_curve_html(bundles: gpd.GeoDataFrame, facts: dict, colors: dict[str, s
     d = d.loc[~d["b"].isin(dropped)]
     if not len(d):
         return "<p>No bundle issues credits, so no cost curve.</p>"
-    d["k"] = d["b"].map(_natural_key)
+    d["k"] = d["b"].map(natural_key)
     d = d.sort_values(["c", "k"], kind="stable").reset_index(drop=True)
     edges = np.concatenate([[0.0], np.cumsum(d["q"].to_numpy())])
     fig = Figure(figsize=(10, 4.5))
@@ -750,19 +751,6 @@ def _figure_svg(fig: Figure, prefix: str) -> str:
 # ---------------------------------------------------------------- helpers
 
 
-def _atomic_write(path: Path, write: Callable) -> None:
-    """Call ``write(binary file)`` on a temporary file beside ``path``, then rename."""
-    # not mkstemp: its 0600 mode would stay on the final file; open() honours the umask
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _extent(units: gpd.GeoDataFrame, bundles: gpd.GeoDataFrame) -> tuple[float, ...]:
     boxes = [f.total_bounds for f in (units, bundles) if len(f)]
     boxes = [b for b in boxes if np.isfinite(b).all()]
@@ -827,12 +815,6 @@ def _nice_length(x: float) -> float:
 
 def _length_label(m: float) -> str:
     return f"{m / 1000:g} km" if m >= 1000 else f"{m:g} m"
-
-
-def _natural_key(s: str) -> tuple:
-    return tuple(
-        (0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(s)) if t
-    )
 
 
 def _is_number(v) -> bool:

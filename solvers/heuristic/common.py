@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from solvers.base import Termination, relative_gap
-from solvers.problem import BundlingProblem, BundlingResult
+from solvers.problem import BundlingProblem, BundlingResult, canonical_bundles
 
 NAME = "heuristic"
 EPS = 1e-9
@@ -54,8 +54,7 @@ def reach(nbrs: list[list[int]], start: int, allowed: set) -> set:
     return seen
 
 
-def canon(bundles) -> tuple[tuple[int, ...], ...]:
-    return tuple(sorted(tuple(sorted(int(j) for j in b)) for b in bundles))
+canon = canonical_bundles
 
 
 def result(problem: BundlingProblem, bundles, bound, message, iterations, t0) -> BundlingResult:

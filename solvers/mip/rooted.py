@@ -51,7 +51,7 @@ from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 from solvers.backend import MipBackend
 from solvers.base import SolveParams, Termination, relative_gap
 from solvers.mip.model import MipModel
-from solvers.problem import BundlingProblem, BundlingResult
+from solvers.problem import BundlingProblem, BundlingResult, canonical_bundles
 from solvers.registry import open_lp_relaxation
 
 # Symmetry rows x[r, j] <= sum(x[r, k] for k in D) are only added when D is this small:
@@ -656,7 +656,7 @@ def solve_rooted(
             bound,
             gap,
             time.perf_counter() - t0,
-            bundles=_canon(bundles) if bundles is not None else (),
+            bundles=canonical_bundles(bundles) if bundles is not None else (),
             solver=name,
             message=message,
             iterations=rounds,
@@ -779,5 +779,3 @@ def _with_time(params: SolveParams, seconds: float) -> SolveParams:
     )
 
 
-def _canon(bundles) -> tuple[tuple[int, ...], ...]:
-    return tuple(sorted(tuple(sorted(int(j) for j in b)) for b in bundles))
