@@ -215,9 +215,20 @@ def test_column_mapping_can_be_overridden_by_scenario(tmp_path):
 
 
 def test_two_columns_mapping_to_one_name_is_an_error(tmp_path):
+    # two overrides onto one canonical name
+    gdf = layer([square(0, 0, 1000)], KODE=["x"], NOMOR=["y"])
+    scen = from_dict({"input": {"columns": {"KODE": "decree_no", "NOMOR": "decree_no"}}})
+    report_error = "'KODE', 'NOMOR' all map to 'decree_no'"
+    with pytest.raises(InputError, match=report_error):
+        load_units(_write(gdf, tmp_path), scen)
+
+
+def test_an_existing_canonical_column_wins_over_a_ministry_field(tmp_path):
+    # ps-bundler's own scored_units.gpkg holds unit_id next to the source's PS_ID
     gdf = layer([square(0, 0, 1000)], unit_id=["x"])
-    with pytest.raises(InputError, match="'PS_ID', 'unit_id' all map to 'unit_id'"):
-        load_units(_write(gdf, tmp_path))
+    report = load_units(_write(gdf, tmp_path))
+    assert report.ok and list(report.units["unit_id"]) == ["x"]
+    assert list(report.units["PS_ID"]) == ["U000"]
 
 
 def test_kups_and_facilitator_fields(tmp_path):
