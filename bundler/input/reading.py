@@ -59,6 +59,15 @@ def read_layer(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
     return gdf
 
 
+def find_column(columns, name: str) -> str | None:
+    """The column of ``columns`` called ``name``: exactly, else case-insensitively."""
+    columns = list(columns)
+    if name in columns:
+        return name
+    lower = {str(c).lower(): c for c in columns}
+    return lower.get(name.lower())
+
+
 def canonical_columns(
     columns: list[str], overrides: dict[str, str] | None = None, source: str = "layer"
 ) -> dict[str, str]:
@@ -96,12 +105,11 @@ def canonical_columns(
     taken = set(overrides.values())
     # a layer that already has a canonical column (ps-bundler's own output keeps both
     # unit_id and the source's PS_ID) keeps it; the ministry field then stays as it is
-    taken |= {c for c in columns if c in set(MINISTRY_FIELDS.values())}
-    lower = {c.lower(): c for c in columns}
+    taken |= set(columns) & set(MINISTRY_FIELDS.values())
     mapping: dict[str, str] = {}
     problems = []
     for raw, canon in overrides.items():
-        actual = raw if raw in columns else lower.get(raw.lower())
+        actual = find_column(columns, raw)
         if actual is None:
             problems.append(f"[input.columns] maps {raw!r}, but the layer has no such column")
             continue
@@ -128,9 +136,16 @@ def canonical_columns(
 
 def rename_to_canonical(
     gdf: gpd.GeoDataFrame, overrides: dict[str, str] | None = None, source: str = "layer"
-) -> gpd.GeoDataFrame:
-    """Return a copy of ``gdf`` with its columns under their canonical names."""
+) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
+    """A copy of ``gdf`` with its columns under their canonical names, and the renaming.
+
+    Returns
+    -------
+    (GeoDataFrame, dict)
+        The renamed copy, and raw name -> canonical name for the renamed columns
+        (see :func:`canonical_columns`).
+    """
     cols = [c for c in gdf.columns if c != gdf.geometry.name]
     mapping = canonical_columns(cols, overrides, source)
     out = gdf.rename(columns=mapping)
-    return gpd.GeoDataFrame(pd.DataFrame(out), geometry=gdf.geometry.name, crs=gdf.crs)
+    return gpd.GeoDataFrame(pd.DataFrame(out), geometry=gdf.geometry.name, crs=gdf.crs), mapping

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bundler.input.reading import find_column
 from bundler.text import short_list
 
 # the ministry's own key-like fields, kept in every output under these names
@@ -56,8 +57,8 @@ def id_text(values: pd.Series) -> pd.Series:
 
 def source_key_columns(raw: pd.DataFrame) -> dict[str, pd.Series]:
     """The ministry key fields found in ``raw`` (any case), under their ministry names."""
-    lower = {str(c).lower(): c for c in raw.columns}
-    return {key: raw[lower[key.lower()]] for key in SOURCE_KEYS if key.lower() in lower}
+    found = {key: find_column(raw.columns, key) for key in SOURCE_KEYS}
+    return {key: raw[col] for key, col in found.items() if col is not None}
 
 
 def _rows_of(mask: np.ndarray, rows: np.ndarray, shown: int = 12) -> str:
@@ -116,11 +117,14 @@ def assign_unit_ids(
     if oid is not None:
         oid.index = range(n)
     use_oid = oid is not None and (oid != "").all() and not oid.duplicated().any()
-    suffix = "o" + oid if use_oid else pd.Series([f"r{r}" for r in rows], dtype=object)
-    made = text.where(keep, np.where(blank, suffix, text + "-" + suffix))
+    rowwise = pd.Series([f"r{r}" for r in rows], dtype=object)
+
+    def made_with(suffix: pd.Series) -> pd.Series:
+        return text.where(keep, np.where(blank, suffix, text + "-" + suffix))
+
+    made = made_with("o" + oid if use_oid else rowwise)
     if made.duplicated().any():  # a literal id that looks like a made one: rows never repeat
-        rowwise = pd.Series([f"r{r}" for r in rows], dtype=object)
-        made = text.where(keep, np.where(blank, rowwise, text + "-" + rowwise))
+        made = made_with(rowwise)
         use_oid = False
     out.ids = made.astype(object)
     how = "OBJECTID" if use_oid else "feature number"

@@ -22,7 +22,7 @@ from bundler.config.scenario import Scenario
 from bundler.errors import InputError
 from bundler.geometry import M2_PER_HA, area_ha
 from bundler.input.crs import check_coordinates, parse_crs, working_crs
-from bundler.input.reading import canonical_columns, read_layer, rename_to_canonical
+from bundler.input.reading import find_column, read_layer, rename_to_canonical
 from bundler.input.schema import (
     NUMERIC_COLUMNS,
     REQUIRED_COLUMNS,
@@ -142,7 +142,7 @@ def load_units(
     id_column = scenario.input.id_column.strip()
     overrides = dict(scenario.input.columns)
     if id_column:
-        actual = _find_column(raw, id_column)
+        actual = find_column(raw.columns, id_column)
         if actual is None:
             present = ", ".join(str(c) for c in raw.columns if c != raw.geometry.name)
             report.errors.append(
@@ -152,7 +152,7 @@ def load_units(
             return report
         overrides = {k: v for k, v in overrides.items() if v != "unit_id"}
         overrides[actual] = "unit_id"
-    gdf = rename_to_canonical(raw, overrides, source)
+    gdf, renamed = rename_to_canonical(raw, overrides, source)
     gdf = gdf.reset_index(drop=True)
     # POLYGON Z exports: heights play no part in areas or distances
     gdf.geometry.values[:] = shapely.force_2d(gdf.geometry.values)
@@ -171,7 +171,8 @@ def load_units(
     if _check_nested(gdf, report):
         return report
 
-    id_name = id_column or _raw_name(raw, overrides, "unit_id") or "PS_ID"
+    renamed_id = next((r for r, c in renamed.items() if c == "unit_id"), None)
+    id_name = id_column or renamed_id or ("unit_id" if "unit_id" in gdf.columns else "PS_ID")
     chosen = assign_unit_ids(
         gdf["unit_id"].reset_index(drop=True) if "unit_id" in gdf.columns else None,
         rows,
@@ -256,24 +257,6 @@ def _check_nested(gdf: gpd.GeoDataFrame, report: ValidationReport) -> bool:
                 f"{_ids(gdf.loc[nested.to_numpy(bool), '_row'])}"
             )
     return found
-
-
-def _find_column(raw: pd.DataFrame, name: str) -> str | None:
-    """The column of ``raw`` called ``name``, matched case-insensitively."""
-    if name in raw.columns:
-        return name
-    lower = {str(c).lower(): c for c in raw.columns}
-    return lower.get(name.lower())
-
-
-def _raw_name(raw: pd.DataFrame, overrides: dict[str, str], canon: str) -> str | None:
-    """The file's name of the column that becomes ``canon`` (for messages)."""
-    cols = [c for c in raw.columns if c != raw.geometry.name]
-    mapping = canonical_columns(cols, overrides)
-    for col in cols:
-        if mapping.get(col, col) == canon:
-            return str(col)
-    return None
 
 
 def _filter_province(
