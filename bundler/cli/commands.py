@@ -17,6 +17,7 @@ from rich.table import Table
 from bundler.cli import scale as cli_scale
 from bundler.cli.common import (
     AssumeCrsOpt,
+    ForceOpt,
     IdColumnOpt,
     MaxGapOpt,
     Objective,
@@ -27,9 +28,9 @@ from bundler.cli.common import (
     err,
     escape_markup,
     out,
-    overrides,
     plan_overrides,
     prepare,
+    with_id_column,
 )
 from bundler.cli.progress import progress_bar
 from bundler.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, PsBundlerError
@@ -115,7 +116,7 @@ def _load(
     from bundler.config.scenario import load_scenario
     from bundler.input.validation import load_units
 
-    scen = overrides(load_scenario(scenario), **{"input.id_column": id_column})
+    scen = with_id_column(load_scenario(scenario), id_column)
     with err.status(f"reading and checking {units} ..."):
         report = load_units(units, scen, province=province, assume_crs=assume_crs)
     return scen, report
@@ -373,14 +374,7 @@ def score(
     scenario: ScenarioOpt = None,
     assume_crs: AssumeCrsOpt = None,
     id_column: IdColumnOpt = None,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Replace the folder when it holds an earlier ps-bundler output "
-            "(never a folder with other files).",
-        ),
-    ] = False,
+    force: ForceOpt = False,
 ):
     """Score every unit: typology, interventions, mitigation potential, additionality, readiness.
 
@@ -403,7 +397,7 @@ def score(
     )
 
     check_output_dir(out_dir, force)
-    scen = overrides(load_scenario(scenario), **{"input.id_column": id_column})
+    scen = with_id_column(load_scenario(scenario), id_column)
     rasters = _raster_flags(forest_2010, forest_2020, peat, mangrove)
     prepared = prepare(units, scen, province, assume_crs, rasters)
     by_int = potential_by_intervention(prepared.units)
@@ -471,14 +465,7 @@ def plan(
     ] = 1e-4,
     assume_crs: AssumeCrsOpt = None,
     id_column: IdColumnOpt = None,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Replace the folder when it holds an earlier ps-bundler output "
-            "(never a folder with other files).",
-        ),
-    ] = False,
+    force: ForceOpt = False,
 ):
     """Pick and merge neighbouring units into connected, cost-efficient carbon projects.
 
@@ -626,14 +613,7 @@ def demo(
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Seconds for the solve.", min=0.1)
     ] = 30.0,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Replace the folder when it holds an earlier ps-bundler output "
-            "(never a folder with other files).",
-        ),
-    ] = False,
+    force: ForceOpt = False,
 ):
     """Run the whole chain on the built-in demo: one generated province of 300 units.
 

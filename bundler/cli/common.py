@@ -67,6 +67,16 @@ IdColumnOpt = Annotated[
 ]
 
 
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace the folder when it holds an earlier ps-bundler output "
+        "(never a folder with other files).",
+    ),
+]
+
+
 class Objective(enum.StrEnum):
     npv = "npv"
     credits = "credits"
@@ -98,6 +108,11 @@ PLAN_FLAGS = {
     "bundling.objective": "--objective",
     "input.id_column": "--id-column",
 }
+
+
+def with_id_column(scen, id_column: str | None):
+    """``scen`` with ``--id-column`` applied (``input.id_column``), when it was given."""
+    return overrides(scen, **{"input.id_column": id_column})
 
 
 def plan_overrides(

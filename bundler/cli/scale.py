@@ -14,6 +14,7 @@ from rich.table import Table
 
 from bundler.cli.common import (
     AssumeCrsOpt,
+    ForceOpt,
     IdColumnOpt,
     MaxGapOpt,
     Objective,
@@ -24,9 +25,9 @@ from bundler.cli.common import (
     err,
     escape_markup,
     out,
-    overrides,
     plan_overrides,
     prepare,
+    with_id_column,
 )
 from bundler.cli.progress import progress_bar
 from bundler.planning.settings_check import check_settings
@@ -71,14 +72,6 @@ CacheOpt = Annotated[
         "--cache",
         help=f"Folder of completed provinces, so a re-run resumes. Default: {CACHE_NAME} "
         "beside --out. Delete it to start afresh.",
-    ),
-]
-ForceOpt = Annotated[
-    bool,
-    typer.Option(
-        "--force",
-        help="Replace the folder when it holds an earlier ps-bundler output "
-        "(never a folder with other files).",
     ),
 ]
 OutOpt = Annotated[
@@ -219,7 +212,7 @@ def sweep(
     more = list(more or [])
     if bool(scenarios) == bool(grid):
         raise InputError("give either --scenarios FILE ... or --grid KEY=V1,V2 ..., not both")
-    base = overrides(_start(out_dir, force, solver, scenario), **{"input.id_column": id_column})
+    base = with_id_column(_start(out_dir, force, solver, scenario), id_column)
     values_of: dict[str, dict] = {}
     if grid:
         items = parse_grid([*grid, *more])
@@ -230,7 +223,7 @@ def sweep(
     else:
         files = [*scenarios, *map(Path, more)]
         scens = file_scenarios(files)
-        scens = [overrides(s, **{"input.id_column": id_column}) for s in scens]
+        scens = [with_id_column(s, id_column) for s in scens]
         for s, f in zip(scens, files, strict=True):
             check_settings(s, f)
     work, prepared_by, warnings = [], {}, []
