@@ -222,13 +222,13 @@ def plan_bundles(
 
 def plan_totals(bundles: pd.DataFrame) -> dict:
     """A plan's totals over its bundles table: bundles, units in them, area, credits and NPV."""
-    b = bundles
+    # sums over no rows are 0, and NaN figures of unscored bundles are skipped
     return {
-        "n_bundles": len(b),
-        "units_in_bundles": int(b["n_units"].sum()) if len(b) else 0,
-        "area_ha": float(b["area_ha"].sum()) if len(b) else 0.0,
-        "credits_tco2e_yr": float(b["credits_tco2e_yr"].sum()) if len(b) else 0.0,
-        "npv_usd": float(b["npv_usd"].sum()) if len(b) else 0.0,
+        "n_bundles": len(bundles),
+        "units_in_bundles": int(bundles["n_units"].sum()),
+        "area_ha": float(bundles["area_ha"].sum()),
+        "credits_tco2e_yr": float(bundles["credits_tco2e_yr"].sum()),
+        "npv_usd": float(bundles["npv_usd"].sum()),
     }
 
 
@@ -342,7 +342,7 @@ def _explain_empty(units, pset, reasons) -> str:
         f"(minimum area {need:,.0f} ha, maximum levelized cost "
         f"{pset.max_cost_per_tco2e:.2f} USD/tCO2e)"
     )
-    undecided = any(r.startswith("undecided") for r in counts)
+    undecided = REASON_UNDECIDED_TIME in counts or REASON_UNDECIDED_HEURISTIC in counts
     head = (
         f"No bundle was found {rules}, and the search ended before it could prove that none "
         "exists. "
