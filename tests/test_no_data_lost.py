@@ -241,7 +241,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-import bundler.outputs.report
+import bundler.outputs.plan
 from bundler.outputs.files import atomic_output_dir
 from bundler.pipeline import adjacency, prepare_units
 from bundler.economics.estimation import estimate_plan
@@ -280,7 +280,7 @@ def kind(x):
 hook(gpd.GeoDataFrame, "to_file", lambda self, p, *a, **k: f"to_file {kind(p)}:{k.get('layer')}")
 hook(pd.DataFrame, "to_csv", lambda self, p=None, *a, **k: f"to_csv {kind(p)}")
 hook(Path, "write_text", lambda self, *a, **k: f"write_text {kind(self)}")
-hook(bundler.outputs.report, "write_report", lambda *a, **k: "write_report")
+hook(bundler.outputs.plan, "write_report", lambda *a, **k: "write_report")
 hook(os, "replace", lambda src, dst, **k: f"replace {kind(src)} -> {kind(dst)}")
 hook(shutil, "rmtree", lambda p, *a, **k: f"rmtree {kind(p)}")
 

@@ -19,11 +19,8 @@ import pandas as pd
 
 from bundler.config.scenario import Scenario, to_dict
 from bundler.economics.estimation import PlanEconomics
-
-# the module, not its function: write_report is looked up when called, so a test can
-# wrap it (tests/test_no_data_lost.py)
-from bundler.outputs import report as html_report
 from bundler.outputs.files import run_envelope, write_layers
+from bundler.outputs.report import write_report
 from bundler.planning.planner import Plan
 from solvers.base import absolute_gap
 
@@ -225,7 +222,7 @@ def write_plan(
         inputs=run["inputs"],
         **{k: v for k, v in run_facts.items() if v is not None},
     )
-    html_report.write_report(
+    write_report(
         folder,
         unit_layer,
         bundle_layer,

@@ -355,7 +355,6 @@ def report_html(
     ]
     return _TEMPLATES.get_template("report.html.j2").render(
         title=_markup(title),
-        css=Markup(_TEMPLATES.loader.get_source(_TEMPLATES, "report.css")[0]),
         summary=Markup(_summary_html(units, bundles)),
         status=Markup(_status_html(facts)),
         empty=None if len(bundles) else Markup(_empty_html(facts)),
