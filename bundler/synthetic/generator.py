@@ -405,7 +405,7 @@ def generate_units(
     gdf.insert(0, "OBJECTID", np.arange(1, len(gdf) + 1, dtype=np.int64))
     geoms = gdf["geometry"].to_numpy()
     if out_crs != OUTPUT_CRS:
-        geoms = _reproject(geoms, OUTPUT_CRS, out_crs)
+        geoms = gpd.GeoSeries(geoms, crs=OUTPUT_CRS).to_crs(out_crs).to_numpy()
     gdf["geometry"] = shapely.force_3d(geoms, 0.0)
     return gpd.GeoDataFrame(gdf, geometry="geometry", crs=out_crs)
 
@@ -1153,13 +1153,3 @@ def _oversize(frame: pd.DataFrame, area_ha: np.ndarray, rng: np.random.Generator
         frame.loc[pick, col] = np.round(frame.loc[pick, col].to_numpy() / factor, 2)
     households = frame.loc[pick, "Jml_KK"].to_numpy() / factor
     frame.loc[pick, "Jml_KK"] = np.maximum(5, np.round(households)).astype(np.int64)
-
-
-def _reproject(geoms: np.ndarray, src: str, dst: str) -> np.ndarray:
-    """The geometries with every vertex projected from ``src`` to ``dst`` (x = longitude)."""
-    transformer = Transformer.from_crs(src, dst, always_xy=True)
-
-    def project(xy: np.ndarray) -> np.ndarray:
-        return np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
-
-    return shapely.transform(geoms, project)
