@@ -1,9 +1,10 @@
-"""Seeded benchmark instances: grid, Voronoi tessellation and generated province layers.
+"""Seeded benchmark instances: grid, Voronoi, generated, messy, dense and counties layers.
 
 Every family goes through the product's own reader and validator
 (:func:`bundler.input.validation.load_units`), so areas, ids and the working CRS are the
 product's; the adjacency graph is :func:`bundler.pipeline.adjacency` under the
-default scenario (gap rule 1 km). What differs is where the scores come from:
+family's scenario (for grid, Voronoi and generated the default: gap rule 1 km). What
+differs is where the scores come from:
 
 ``grid``
     A rectilinear grid of touching rectangles, column widths and row heights drawn
@@ -19,12 +20,25 @@ default scenario (gap rule 1 km). What differs is where the scores come from:
     scoring from the layer's own forest, peat and mangrove columns. One province
     up to 3,000 units, then one province per 3,000 units.
 
-For the max-p comparison with PySAL spopt (grid and Voronoi only) an instance also
-carries ``maxp_units`` and ``maxp_graph``: the same units with *touching*
-adjacency (gap 0) and the area to reach. For the Voronoi family the areas are the
-lognormal attribute of :func:`benchmarks.bench_maxp.maxp_problem` (mean 800 ha,
-sigma 1), as in the domain notes' spopt figure; for the grid family they are the
-rectangles' own areas. The threshold is :data:`MAXP_THRESHOLD_HA`.
+For the max-p comparison with PySAL spopt and GeoDa (the tessellations: grid, Voronoi,
+dense, counties) an instance also carries ``maxp_units`` and ``maxp_graph``: the same
+units with *touching* adjacency (gap 0) and the area to reach. For the Voronoi family the
+areas are the lognormal attribute of :func:`benchmarks.bench_maxp.maxp_problem` (mean
+800 ha, sigma 1), as in the domain notes' spopt figure; for the others they are the
+polygons' own areas. The threshold is :data:`MAXP_THRESHOLD_HA` (10,000 ha), or for
+``counties`` the family's own minimum (300,000 ha).
+
+``messy``, ``dense``, ``counties``
+    The issue's three instance kinds (:mod:`benchmarks.families`): a messy clustered
+    province scored by the product's scoring (500 m gap rule, 5,000 ha, 10 USD/t), a
+    dense Voronoi tessellation in one component (touching rule, 10 USD/t) and large
+    county-like polygons (300,000 ha bundles of about 5-20 units). ``dense`` and
+    ``counties`` have synthetic scores.
+
+Each family plans under its own settings (:data:`benchmarks.families.FAMILY_SETTINGS`,
+scenario overrides; none for ``grid``, ``voronoi`` and ``generated``): the instance's
+``scenario``, ``graph`` and ``problems`` are all under them, and the runner plans with
+``instance.scenario``.
 
 All randomness: ``numpy.random.default_rng`` streams seeded from the instance seed.
 """
@@ -41,21 +55,24 @@ import networkx as nx
 import numpy as np
 import shapely
 
+from benchmarks import families
 from benchmarks.bench_maxp import voronoi_layer
 from bundler.config.scenario import Scenario
 from bundler.graph.adjacency import build_adjacency
 from bundler.input.validation import load_units
 from bundler.pipeline import adjacency, prepare_units
-from bundler.planning.problem_builder import build_problems
+from bundler.planning.problem_builder import ProblemSet, build_problems
 from bundler.synthetic.generator import generate_units, write_layer
+from solvers.problem import BundlingProblem
 
-FAMILIES = ("grid", "voronoi", "generated")
+FAMILIES = ("grid", "voronoi", "generated", *families.NEW_FAMILIES)
 # UTM 48S near Sumatera Selatan, as in tests/layers.py
-UTM = "EPSG:32748"
-X0, Y0 = 400_000.0, 9_500_000.0
+UTM, X0, Y0 = families.UTM, families.X0, families.Y0
 MEAN_CELL_HA = 800.0
 MAXP_THRESHOLD_HA = 10_000.0
-MAXP_FAMILIES = ("grid", "voronoi")
+MAXP_FAMILIES = ("grid", "voronoi", "dense", "counties")
+# max-p thresholds other than MAXP_THRESHOLD_HA: the family's own minimum bundle area
+MAXP_THRESHOLD_OF = {"counties": families.FAMILY_SETTINGS["counties"]["bundling.min_area_ha"]}
 
 
 @dataclass
@@ -73,6 +90,8 @@ class Instance:
     graph : networkx.Graph
         Adjacency under ``scenario`` (gap rule ``scenario.graph.max_gap_m``).
     scenario : Scenario
+        The default scenario with the family's settings
+        (:data:`benchmarks.families.FAMILY_SETTINGS`) applied.
     component_sizes : list of int
         Sizes of the NPV problem's components (largest first), after
         :func:`bundler.planning.problem_builder.build_problems`.
@@ -84,6 +103,12 @@ class Instance:
         ``scenario`` with ``min_area_ha`` = the threshold and gap 0.
     info : dict
         Build time and graph figures.
+    settings : dict
+        The family's scenario overrides (dotted keys).
+    problem_set : ProblemSet or None
+        :func:`~bundler.planning.problem_builder.build_problems` of ``units``, ``graph``
+        and ``scenario``; not pickled (rebuilt on first use after loading, so that a
+        worker's memory is what it was before the instance carried it).
     """
 
     name: str
@@ -98,6 +123,20 @@ class Instance:
     maxp_graph: nx.Graph | None = None
     maxp_scenario: Scenario | None = None
     info: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+    problem_set: ProblemSet | None = field(default=None, repr=False)
+
+    @property
+    def problems(self) -> list[BundlingProblem]:
+        """The NPV problems (one per component that can reach the minimum area)."""
+        if self.problem_set is None:
+            self.problem_set = build_problems(self.units, self.graph, self.scenario)
+        return self.problem_set.problems
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["problem_set"] = None
+        return state
 
     def save(self, path: Path) -> Path:
         """Pickle to ``path`` (the runner's worker processes load it from there)."""
@@ -209,23 +248,34 @@ def build_instance(
     seed : int
         Same family, n and seed: the same instance.
     scenario : Scenario, optional
-        Default ``Scenario()``.
+        The base scenario (default ``Scenario()``); the family's settings
+        (:data:`benchmarks.families.FAMILY_SETTINGS`) are applied over it.
     """
     import time
 
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
-    scen = scenario or Scenario()
+    scen = families.family_scenario(family, scenario)
     t0 = time.perf_counter()
+    extra: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        if family == "generated":
+        if family in ("generated", "messy"):
             path = tmp / "units.gpkg"
-            provinces = 1 if n <= 3000 else n // 3000
-            write_layer(generate_units(n, seed=seed, n_provinces=provinces), path)
+            if family == "generated":
+                provinces = 1 if n <= 3000 else n // 3000
+                write_layer(generate_units(n, seed=seed, n_provinces=provinces), path)
+            else:
+                geoms, landscape, extra = families.messy_layer(n, seed)
+                families.ministry_layer(geoms, landscape, seed).to_file(path)
             units = prepare_units(path, scen).units
         else:
-            geoms = grid_geometries(n, seed) if family == "grid" else voronoi_geometries(n, seed)
+            geoms = {
+                "grid": grid_geometries,
+                "voronoi": voronoi_geometries,
+                "dense": families.dense_geometries,
+                "counties": families.county_geometries,
+            }[family](n, seed)
             units = synthetic_scores(_validated(geoms, tmp, family), seed)
     graph = adjacency(units, scen)
     pset = build_problems(units, graph, scen)
@@ -238,6 +288,8 @@ def build_instance(
         graph=graph,
         scenario=scen,
         component_sizes=sorted((p.n for p in pset.problems), reverse=True),
+        settings=dict(families.FAMILY_SETTINGS.get(family, {})),
+        problem_set=pset,
     )
     if family in MAXP_FAMILIES:
         mu = units.copy()
@@ -248,12 +300,23 @@ def build_instance(
         inst.maxp_units = mu
         inst.maxp_graph = build_adjacency(mu, 0.0)
         inst.maxp_scenario = scen.with_values(
-            {"bundling.min_area_ha": MAXP_THRESHOLD_HA, "graph.max_gap_m": 0.0}
+            {
+                "bundling.min_area_ha": MAXP_THRESHOLD_OF.get(family, MAXP_THRESHOLD_HA),
+                "graph.max_gap_m": 0.0,
+            }
         )
+    in_problems = sum(p.n for p in pset.problems)
     inst.info = {
         "build_s": time.perf_counter() - t0,
         "edges": graph.number_of_edges(),
         "components": len(pset.problems),
         "largest_component": inst.component_sizes[0] if inst.component_sizes else 0,
+        "graph_components": nx.number_connected_components(graph),
+        "eligible_units": in_problems,
+        "eligible_share": in_problems / max(len(units), 1),
     }
+    if family == "messy":
+        inst.info.update(
+            landscapes=extra["landscapes"], grown=len(extra["grown"]), split=len(extra["split"])
+        )
     return inst

@@ -24,7 +24,8 @@ NPV objective (the product's default)
       runs the MIP there);
     * ``heuristic``, variant ``planner``: the planner with the heuristic backend;
     * ``greedy``, variant ``baseline``: :mod:`benchmarks.greedy`.
-Max-p (grid and Voronoi families, touching adjacency, 10,000 ha threshold)
+Max-p (the tessellations: grid, Voronoi, dense and counties families; touching adjacency,
+10,000 ha threshold, counties 300,000 ha)
     * ``heuristic``: ``build_problems(..., objective="max-p")`` then
       ``solve_bundling(problem, "heuristic")``;
     * ``highs`` variant ``warm``: the exact MIP with the heuristic's warm start,
@@ -32,9 +33,19 @@ Max-p (grid and Voronoi families, touching adjacency, 10,000 ha threshold)
       variables; larger ones are recorded as skipped);
     * ``spopt``: PySAL spopt ``MaxPHeuristic`` on the same units, areas,
       threshold and adjacency (libpysal ``Queen.from_dataframe``, which equals our
-      touching graph: checked and noted), up to ``spopt_max_n`` units.
+      touching graph: checked and noted), up to ``spopt_max_n`` units;
+    * ``pygeoda``: GeoDa's greedy max-p (``pygeoda.maxp_greedy``, one thread by
+      default, ``pygeoda_iterations`` iterations) on the same units, areas and
+      threshold with GeoDa's queen weights (compared with our touching graph and
+      noted), up to ``pygeoda_max_n`` units; units in groups of neighbours that cannot
+      reach the threshold (in no problem of ours) are left out, as GeoDa would not
+      return on them. Recorded as skipped when pygeoda is not installed.
     Max-p times are solve times only (problem and weights building excluded,
     noted); NPV times are the planner's whole run (problem building included).
+
+Each family plans under its own settings (:data:`benchmarks.families.FAMILY_SETTINGS`:
+gap rule, minimum and maximum area, radius, carbon price); NPV rows name them in
+``settings``.
 
 Outputs in ``--out``: ``results.csv`` (tidy, one row per run), ``results.md``,
 ``plot.png`` (time and gap against n, per solver), ``maxp.png`` and
@@ -86,6 +97,7 @@ QUICK_COLD_MAX_UNITS = 300
 FULL_SIZES = (100, 300, 1000, 3000, 10_000, 15_000)
 MIP_BACKENDS = ("highs", "cbc", "cpsat")
 HEADLINE = ("voronoi", 3000)  # docs/domain.md's spopt figure
+PEERS = ("spopt", "pygeoda")  # max-p peers: no time limit of ours applies
 
 
 @dataclass
@@ -99,6 +111,7 @@ class Config:
     solvers: tuple[str, ...] | None = None  # None: every available backend
     time_limit: float = 5.0
     seed: int = 0
+    seeds: tuple[int, ...] | None = None  # several instance seeds (default: (seed,))
     threads: int = 1
     greedy: bool = True
     cold: bool = True
@@ -109,6 +122,9 @@ class Config:
     spopt_construction: int = 10
     spopt_sa: int = 1
     spopt_top_n: int = 2
+    pygeoda: bool = True
+    pygeoda_iterations: int = 99  # GeoDa's default
+    pygeoda_max_n: int = 15_000
     headline: bool = True
     headline_construction: int = 99  # spopt's own default
     headline_sa: int = 1
@@ -324,12 +340,12 @@ def _maxp_ours(spec, inst) -> dict:
     )
 
 
-def _maxp_spopt(spec, inst) -> dict:
-    import libpysal
-    from spopt.region import MaxPHeuristic
+def _maxp_layout(inst, pset):
+    """Row positions of the max-p units, their areas as our problems use them, and where.
 
-    s = json.loads(spec["settings_json"])
-    pset = _maxp_problems(inst)
+    Returns ``ids``, ``pos`` (id -> row), ``area`` (our problems' ``area_min_ha``, 0 for a
+    unit in no problem) and ``where`` (row -> (problem, local index)).
+    """
     ids = inst.maxp_units["unit_id"].astype(str).to_numpy()
     pos = {u: i for i, u in enumerate(ids)}
     # the very areas our problem uses (rounded down to 0.01 ha by build_problems)
@@ -339,6 +355,35 @@ def _maxp_spopt(spec, inst) -> dict:
         for j, u in enumerate(p.unit_ids):
             area[pos[u]] = p.area_min_ha[j]
             where[pos[u]] = (k, j)
+    return ids, pos, area, where
+
+
+def _invalid_regions(pset, where, regions) -> int:
+    """Regions (lists of rows) that break a rule of our problem (connected, area, one piece)."""
+    bad = 0
+    graphs = [p.graph() for p in pset.problems]
+    for members in regions:
+        ks = {where[i][0] for i in members if i in where}
+        if len(ks) != 1 or len(members) != sum(1 for i in members if i in where):
+            bad += 1
+            continue
+        k = ks.pop()
+        local = [where[i][1] for i in members]
+        bad += bool(pset.problems[k].bundle_violations(local, graphs[k]))
+    return bad
+
+
+def _area_bound(pset) -> int:
+    return sum(math.floor(p.area_min_ha.sum() / p.min_area_ha.min()) for p in pset.problems)
+
+
+def _maxp_spopt(spec, inst) -> dict:
+    import libpysal
+    from spopt.region import MaxPHeuristic
+
+    s = json.loads(spec["settings_json"])
+    pset = _maxp_problems(inst)
+    _ids, pos, area, where = _maxp_layout(inst, pset)
     gdf = inst.maxp_units[["unit_id", "geometry"]].copy()
     gdf["area"] = area
     gdf["attr"] = np.random.default_rng([spec["seed"], 3]).random(len(gdf))
@@ -366,21 +411,11 @@ def _maxp_spopt(spec, inst) -> dict:
     regions: dict = {}
     for i, lab in enumerate(labels):
         regions.setdefault(lab, []).append(i)
-    bad = 0
-    graphs = [p.graph() for p in pset.problems]
-    for members in regions.values():
-        ks = {where[i][0] for i in members if i in where}
-        if len(ks) != 1 or len(members) != sum(1 for i in members if i in where):
-            bad += 1
-            continue
-        k = ks.pop()
-        local = [where[i][1] for i in members]
-        bad += bool(pset.problems[k].bundle_violations(local, graphs[k]))
-    area_bound = sum(math.floor(p.area_min_ha.sum() / p.min_area_ha.min()) for p in pset.problems)
+    bad = _invalid_regions(pset, where, regions.values())
     note = (
         f"solve time only (Queen weights built in {w_s:.2f} s; "
         f"{len(ours ^ theirs)} edges differ from our touching graph); "
-        f"spopt p={model.p}; area bound {area_bound}; "
+        f"spopt p={model.p}; area bound {_area_bound(pset)}; "
         f"{len(regions)} regions checked, {bad} invalid"
     )
     return _row(
@@ -390,6 +425,55 @@ def _maxp_spopt(spec, inst) -> dict:
         bound=None,
         gap=None,
         runtime_s=runtime,
+        n_bundles=len(regions),
+        note=note,
+    )
+
+
+def _maxp_pygeoda(spec, inst) -> dict:
+    from benchmarks.bench_maxp import pygeoda_maxp
+
+    s = json.loads(spec["settings_json"])
+    pset = _maxp_problems(inst)
+    _ids, pos, area, where = _maxp_layout(inst, pset)
+    # units in no problem of ours sit in groups that cannot reach the threshold: GeoDa's
+    # maxp_greedy does not return on those, so they are left out (they are in no region
+    # of any method)
+    keep = np.array(sorted(where), dtype=int)
+    attr = np.random.default_rng([spec["seed"], 3]).random(len(area))
+    out = pygeoda_maxp(
+        inst.maxp_units.geometry.values[keep],
+        area[keep],
+        float(inst.maxp_scenario.bundling.min_area_ha),
+        attr=attr[keep],
+        seed=int(np.random.default_rng([spec["seed"], 5]).integers(1, 2**31)),
+        threads=s["cpu_threads"],
+        iterations=s["iterations"],
+    )
+    regions = [keep[r].tolist() for r in out["regions"]]
+    theirs = {(int(keep[i]), int(keep[j])) for i, j in out["edges"]}
+    kept = set(keep.tolist())
+    ours = {
+        (min(pos[a], pos[b]), max(pos[a], pos[b]))
+        for a, b in inst.maxp_graph.edges()
+        if pos[a] in kept and pos[b] in kept
+    }
+    bad = _invalid_regions(pset, where, regions)
+    unassigned = int((out["labels"] == 0).sum())
+    note = (
+        f"solve time only (queen weights built in {out['weights_s']:.2f} s; "
+        f"{len(ours ^ theirs)} edges differ from our touching graph); "
+        f"{len(area) - len(keep)} units in groups below the threshold left out; "
+        f"area bound {_area_bound(pset)}; {len(regions)} regions checked, {bad} invalid; "
+        f"{unassigned} units in no region"
+    )
+    return _row(
+        spec,
+        termination="feasible" if not bad else "error",
+        objective=float(len(regions)),
+        bound=None,
+        gap=None,
+        runtime_s=out["runtime_s"],
         n_bundles=len(regions),
         note=note,
     )
@@ -416,11 +500,13 @@ def run_task(spec: dict) -> dict:
     base = _peak_mb()
     if spec["solver"] == "spopt":
         row = _maxp_spopt(spec, inst)
+    elif spec["solver"] == "pygeoda":
+        row = _maxp_pygeoda(spec, inst)
     else:
         row = TASKS[(spec["part"], spec["variant"])](spec, inst)
     row["base_mem_mb"] = base
     over = (row.get("runtime_s") or 0.0) - spec["time_limit"]
-    if spec["solver"] != "spopt" and over > max(1.0, 0.1 * spec["time_limit"]):
+    if spec["solver"] not in PEERS and over > max(1.0, 0.1 * spec["time_limit"]):
         row["note"] = f"{row.get('note') or ''}; OVER the time limit by {over:.1f} s"
     return row
 
@@ -437,7 +523,7 @@ def _child(conn, spec: dict) -> None:
 
 # imported once by the fork server, so that each run's fresh process starts in a
 # fraction of a second instead of importing geopandas, OR-Tools ... again (5 s and
-# more); spopt is not preloaded, so our runs' memory does not include it
+# more); spopt and pygeoda are not preloaded, so our runs' memory does not include them
 PRELOAD = [
     "benchmarks.runner",
     "benchmarks.instances",
@@ -506,7 +592,7 @@ def _spec(cfg: Config, inst, path: Path, part: str, solver: str, variant: str, s
         "solver": solver,
         "variant": variant,
         "time_limit": cfg.time_limit,
-        "seed": cfg.seed,
+        "seed": inst.seed,
         "threads": cfg.threads,
         "settings": settings,
     }
@@ -522,22 +608,36 @@ def _spopt_available() -> str:
     return ""
 
 
+def _pygeoda_available() -> str:
+    """Empty when pygeoda imports; otherwise why not."""
+    try:
+        import pygeoda  # noqa: F401
+    except ImportError as exc:
+        return f"pygeoda not installed ({exc}); pip install -e '.[bench]'"
+    return ""
+
+
 def _plan_tasks(cfg: Config, inst, path: Path, npv: bool = True, headline: bool = False):
     """Yield ``(spec, skip_reason)`` for one instance (``headline``: spopt's headline settings)."""
+    from benchmarks.families import settings_text
     from solvers.registry import available_backends
 
     avail = [b.name for b in available_backends()]
     wanted = list(cfg.solvers) if cfg.solvers else avail
     mips = [s for s in wanted if s in MIP_BACKENDS]
-    mip_set = f"threads={cfg.threads}, rel_gap=1e-4, seed={cfg.seed}"
+    mip_set = f"threads={cfg.threads}, rel_gap=1e-4, seed={inst.seed}"
+    # NPV rows name the family's planning settings (max-p uses its own threshold, gap 0)
+    scen = settings_text(inst.family)
+    scen = f"; scenario: {scen}" if scen else ""
+    npv_set = mip_set + scen
     if npv:
         cap = inst.scenario.bundling.exact_max_units
         largest = inst.component_sizes[0] if inst.component_sizes else 0
         for s in mips:
             if s not in avail:
-                yield _spec(cfg, inst, path, "npv", s, "warm", mip_set), "backend not available"
+                yield _spec(cfg, inst, path, "npv", s, "warm", npv_set), "backend not available"
                 continue
-            yield _spec(cfg, inst, path, "npv", s, "warm", mip_set), ""
+            yield _spec(cfg, inst, path, "npv", s, "warm", npv_set), ""
             if not cfg.cold:
                 continue
             skip = ""
@@ -550,14 +650,16 @@ def _plan_tasks(cfg: Config, inst, path: Path, npv: bool = True, headline: bool 
                 # without a warm start the MIPs find nothing at this size in a quick
                 # run's limit (measured); the full mode runs them
                 skip = f"quick mode runs the cold variant up to {QUICK_COLD_MAX_UNITS} units"
-            yield _spec(cfg, inst, path, "npv", s, "cold", mip_set), skip
+            yield _spec(cfg, inst, path, "npv", s, "cold", npv_set), skip
         if "heuristic" in wanted:
-            yield _spec(cfg, inst, path, "npv", "heuristic", "planner", f"seed={cfg.seed}"), ""
+            h_set = f"seed={inst.seed}{scen}"
+            yield _spec(cfg, inst, path, "npv", "heuristic", "planner", h_set), ""
         if cfg.greedy:
-            yield _spec(cfg, inst, path, "npv", "greedy", "baseline", "lazy greedy, no search"), ""
+            g_set = f"lazy greedy, no search{scen}"
+            yield _spec(cfg, inst, path, "npv", "greedy", "baseline", g_set), ""
     if cfg.maxp and inst.maxp_units is not None:
         yield (
-            _spec(cfg, inst, path, "max-p", "heuristic", "heuristic", f"seed={cfg.seed}"),
+            _spec(cfg, inst, path, "max-p", "heuristic", "heuristic", f"seed={inst.seed}"),
             "",
         )
         exact = next((s for s in ("highs", "cpsat", "cbc") if s in mips), None)
@@ -593,6 +695,23 @@ def _plan_tasks(cfg: Config, inst, path: Path, npv: bool = True, headline: bool 
                     f"spopt run up to {cfg.spopt_max_n} units in this mode "
                     "(n x n attribute distance matrix; annealing time grows fast)"
                 )
+            yield spec, skip
+        if cfg.pygeoda:
+            settings = {"iterations": cfg.pygeoda_iterations, "cpu_threads": cfg.threads}
+            spec = _spec(
+                cfg,
+                inst,
+                path,
+                "max-p",
+                "pygeoda",
+                f"it={cfg.pygeoda_iterations}",
+                f"maxp_greedy, iterations={cfg.pygeoda_iterations}, cpu_threads={cfg.threads}, "
+                "queen weights, attrs=[seeded uniform]",
+            )
+            spec["settings_json"] = json.dumps(settings)
+            skip = _pygeoda_available()
+            if not skip and inst.n > cfg.pygeoda_max_n:
+                skip = f"pygeoda run up to {cfg.pygeoda_max_n} units (--pygeoda-max-n)"
             yield spec, skip
 
 
@@ -638,7 +757,7 @@ def machine_info() -> dict:
 
 
 def _timeout(spec: dict) -> float:
-    if spec["solver"] == "spopt":
+    if spec["solver"] in PEERS:
         return 3600.0
     return 3 * spec["time_limit"] + 300.0
 
@@ -648,23 +767,34 @@ def run_benchmarks(cfg: Config, log=print) -> list[dict]:
 
     Returns the rows (also in ``cfg.out / "results.csv"``).
     """
+    from benchmarks.families import settings_text
     from benchmarks.instances import build_instance
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     load_start = os.getloadavg()[0]
-    jobs = [(f, n, True) for n in cfg.sizes for f in cfg.families]
-    if cfg.headline and cfg.maxp and HEADLINE not in [(f, n) for f, n, _ in jobs]:
-        jobs.append((*HEADLINE, False))
-    for family, n, npv in jobs:
+    seeds = cfg.seeds or (cfg.seed,)
+    jobs = [(f, n, seed, True) for seed in seeds for n in cfg.sizes for f in cfg.families]
+    # the 3,000-unit Voronoi max-p headline, when the Voronoi family is in the run
+    if (
+        cfg.headline
+        and cfg.maxp
+        and HEADLINE[0] in cfg.families
+        and HEADLINE not in [(f, n) for f, n, _, _ in jobs]
+    ):
+        jobs.append((*HEADLINE, seeds[0], False))
+    for family, n, seed, npv in jobs:
         t0 = time.perf_counter()
-        inst = build_instance(family, n, cfg.seed)
+        inst = build_instance(family, n, seed)
         path = inst.save(out / "instances" / f"{inst.name}.pkl")
         info = inst.info
+        scen = settings_text(family)
         log(
             f"== {inst.name}: built in {time.perf_counter() - t0:.1f} s, {info['edges']} edges, "
-            f"{info['components']} components (largest {info['largest_component']})"
+            f"{info['components']} components (largest {info['largest_component']}), "
+            f"{info.get('eligible_units', '?')} of {n} units in them"
+            + (f"; scenario: {scen}" if scen else "")
         )
         headline = cfg.headline and (family, n) == HEADLINE
         for spec, skip in _plan_tasks(cfg, inst, path, npv=npv, headline=headline):
@@ -747,13 +877,23 @@ def _termination(r: dict) -> str:
 
 def write_markdown(rows: list[dict], path: Path, cfg: Config, info: dict) -> None:
     """results.md: how it was made, the NPV table, greedy vs ours, the max-p comparison."""
+    from benchmarks.families import settings_text
+
+    seeds = ", ".join(map(str, cfg.seeds or (cfg.seed,)))
     lines = [
         "# Benchmark results",
         "",
         f"Made by `{cfg.command or 'python -m benchmarks'}` on "
         f"{_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}: {cfg.mode} mode, sizes "
         f"{', '.join(map(str, cfg.sizes))}, time limit {cfg.time_limit:g} s per run, "
-        f"{cfg.threads} thread(s), seed {cfg.seed}.",
+        f"{cfg.threads} thread(s), seed(s) {seeds}.",
+        "",
+        "Planning settings over the default scenario: "
+        + "; ".join(
+            f"{fam}: {settings_text(fam) or 'none'}"
+            for fam in dict.fromkeys(r["family"] for r in rows)
+        )
+        + ".",
         "",
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, "
         f"{info['platform']}. Code: {info.get('git') or 'unknown'}. "
@@ -798,9 +938,9 @@ def write_markdown(rows: list[dict], path: Path, cfg: Config, info: dict) -> Non
     maxp = [r for r in rows if r["objective_kind"] == "max-p"]
     if maxp:
         lines += [
-            "## Max-p: ours against PySAL spopt MaxPHeuristic",
+            "## Max-p: ours against PySAL spopt MaxPHeuristic and GeoDa maxp_greedy",
             "",
-            "Touching adjacency, threshold 10,000 ha; regions found (area bound in brackets) "
+            "Touching adjacency, threshold 10,000 ha (counties: 300,000 ha); regions found "
             "and solve seconds.",
             "",
             "| instance | n | solver | variant | termination | regions | bound | time s "
@@ -911,11 +1051,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--out", type=Path, default=Path("bench-out"), help="output folder")
     ap.add_argument("--sizes", default=None, help="comma-separated unit counts (override)")
-    ap.add_argument("--families", default="grid,voronoi,generated")
+    ap.add_argument(
+        "--families",
+        default="grid,voronoi,generated",
+        help="comma-separated, of grid, voronoi, generated, messy, dense, counties "
+        "(each plans under its own settings: benchmarks/families.py)",
+    )
     ap.add_argument(
         "--solvers", default=None, help="comma-separated backends (default: every available one)"
     )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--seeds", default=None, help="comma-separated instance seeds (override --seed), e.g. 1,2,3"
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-greedy", action="store_true")
     ap.add_argument("--no-maxp", action="store_true")
@@ -926,6 +1074,11 @@ def main(argv: list[str] | None = None) -> int:
         help="skip the extra 3,000-unit Voronoi max-p comparison",
     )
     ap.add_argument("--spopt-max-n", type=int, default=3000)
+    ap.add_argument("--no-pygeoda", action="store_true", help="skip GeoDa's max-p (pygeoda)")
+    ap.add_argument(
+        "--pygeoda-iterations", type=int, default=99, help="maxp_greedy iterations (GeoDa's 99)"
+    )
+    ap.add_argument("--pygeoda-max-n", type=int, default=15_000)
     ap.add_argument("--spopt-sa", type=int, default=1, help="spopt max_iterations_sa")
     ap.add_argument(
         "--spopt-construction",
@@ -942,19 +1095,33 @@ def main(argv: list[str] | None = None) -> int:
     sizes = FULL_SIZES if full else QUICK_SIZES
     if a.sizes:
         sizes = tuple(int(s) for s in a.sizes.split(","))
+    from benchmarks.instances import FAMILIES
+
+    fams = tuple(f.strip() for f in a.families.split(",") if f.strip())
+    unknown = [f for f in fams if f not in FAMILIES]
+    if unknown:
+        ap.error(
+            f"unknown famil{'ies' if len(unknown) > 1 else 'y'} {', '.join(unknown)}; "
+            f"known: {', '.join(FAMILIES)}"
+        )
+    seeds = tuple(int(x) for x in a.seeds.split(",")) if a.seeds else None
     cfg = Config(
         out=a.out,
         mode="full" if full else "quick",
         sizes=sizes,
-        families=tuple(a.families.split(",")),
+        families=fams,
         solvers=tuple(a.solvers.split(",")) if a.solvers else None,
         time_limit=a.time_limit or (60.0 if full else 5.0),
-        seed=a.seed,
+        seed=seeds[0] if seeds else a.seed,
+        seeds=seeds,
         threads=a.threads,
         greedy=not a.no_greedy,
         maxp=not a.no_maxp,
         spopt=not a.no_spopt,
         spopt_max_n=a.spopt_max_n,
+        pygeoda=not a.no_pygeoda,
+        pygeoda_iterations=a.pygeoda_iterations,
+        pygeoda_max_n=a.pygeoda_max_n,
         spopt_construction=a.spopt_construction or (99 if full else 10),
         cold=not a.no_cold,
         spopt_sa=a.spopt_sa,

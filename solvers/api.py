@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import cast
 
 from solvers.backend import HeuristicBackend, MipBackend
-from solvers.base import SolveParams, Termination
+from solvers.base import SolveParams, Termination, relative_gap
+from solvers.colgen import solve_colgen
+from solvers.mip.model import within_gap
 from solvers.mip.rooted import solve_rooted
 from solvers.problem import BundlingProblem, BundlingResult
 from solvers.registry import get_backend
 
 HEURISTIC = "heuristic"
+MAXP = "max-p"
+# share of the time the rooted MIP gets before column generation (small problems)
+ROOTED_SHARE = 0.6
 
 
 def solve_bundling(
@@ -21,8 +27,17 @@ def solve_bundling(
     params: SolveParams | None = None,
     warm_start: Sequence[Sequence[int]] | None = None,
     max_rounds: int = 50,
+    compact_max_units: int | None = None,
 ) -> BundlingResult:
     """Solve one bundling problem.
+
+    With a MIP backend, ``npv`` and ``credits`` problems of at most
+    ``compact_max_units`` units first get the compact rooted MIP
+    (:func:`solvers.mip.rooted.solve_rooted`); when it leaves a gap, column
+    generation with a Lagrangian bound (:func:`solvers.colgen.solve_colgen`) gets the
+    rest of the time, warm-started with its plan, and the smaller of the two bounds is
+    returned (each is valid). Larger problems get column generation alone. ``max-p``
+    problems go to the rooted MIP alone.
 
     Parameters
     ----------
@@ -31,10 +46,13 @@ def solve_bundling(
         A name from :data:`solvers.registry.BACKENDS`: ``"highs"``, ``"cbc"``,
         ``"cpsat"`` (exact MIP with separator cuts) or ``"heuristic"``.
     params : SolveParams, optional
+        ``time_limit`` is a ceiling: the solve stops once ``rel_gap`` is proven.
     warm_start : sequence of bundles, optional
         Feasible bundles to start from (MIP backends).
     max_rounds : int
-        Solve-check-resolve rounds for the MIP backends.
+        Solve-check-resolve rounds for the rooted MIP.
+    compact_max_units : int, optional
+        Largest problem that also gets the rooted MIP; default no limit.
 
     Returns
     -------
@@ -45,11 +63,12 @@ def solve_bundling(
     if solver == HEURISTIC:
         heuristic = cast(HeuristicBackend, backend)
         return heuristic.solve_bundling(problem, params, warm_start=warm_start)
+    mip = cast(MipBackend, backend)
     t0 = time.perf_counter()
     try:
-        return solve_rooted(
-            problem, cast(MipBackend, backend), params, warm_start=warm_start, max_rounds=max_rounds
-        )
+        if problem.objective == MAXP:
+            return solve_rooted(problem, mip, params, warm_start=warm_start, max_rounds=max_rounds)
+        return _certified(problem, mip, params, warm_start, max_rounds, compact_max_units)
     except MemoryError:
         return BundlingResult(
             Termination.ERROR,
@@ -60,3 +79,41 @@ def solve_bundling(
             solver=solver,
             message="out of memory building the model",
         )
+
+
+def _certified(problem, backend, params, warm_start, max_rounds, compact_max_units):
+    """The rooted MIP first (small problems), then column generation on the time left."""
+    t0 = time.perf_counter()
+    compact = compact_max_units is None or problem.n <= compact_max_units
+    if not compact:
+        return solve_colgen(problem, backend, params, warm_start)
+    rooted = solve_rooted(
+        problem,
+        backend,
+        replace(params, time_limit=ROOTED_SHARE * params.time_limit),
+        warm_start=warm_start,
+        max_rounds=max_rounds,
+    )
+    left = params.time_limit - (time.perf_counter() - t0)
+    if rooted.termination in (Termination.OPTIMAL, Termination.INFEASIBLE) or left < 0.2:
+        return rooted
+    start = [list(b) for b in rooted.bundles] or warm_start
+    cg = solve_colgen(problem, backend, replace(params, time_limit=left), start)
+    if rooted.termination in (Termination.ERROR, Termination.NO_SOLUTION):
+        return cg
+    best = cg if (cg.objective or 0.0) > (rooted.objective or 0.0) + 1e-9 else rooted
+    bounds = [b for b in (cg.bound, rooted.bound) if b is not None]
+    bound = min(bounds) if bounds else None
+    if bound is not None and best.objective is not None:
+        bound = max(bound, best.objective)
+    gap = relative_gap(best.objective, bound)
+    term = Termination.OPTIMAL if within_gap(gap, params.rel_gap) else Termination.FEASIBLE
+    return replace(
+        best,
+        termination=term,
+        bound=bound,
+        gap=gap,
+        runtime_s=time.perf_counter() - t0,
+        message=f"rooted MIP: {rooted.message}; column generation: {cg.message}",
+        iterations=cg.iterations + rooted.iterations,
+    )

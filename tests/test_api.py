@@ -35,6 +35,7 @@ PLAN_FILES = {
     "yearly.csv",
     "priority.csv",
     "benefit_sharing.csv",
+    "plan.xlsx",
     "run.json",
 }
 

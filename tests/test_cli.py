@@ -50,7 +50,7 @@ def test_help_teaches_with_examples():
     assert result.exit_code == 0
     for cmd in ("validate", "graph", "generate", "demo", "plan", "score", "solvers"):
         assert cmd in result.output
-    for cmd in ("validate", "graph", "plan", "score", "generate"):
+    for cmd in ("validate", "graph", "plan", "score", "generate", "demo", "national", "sweep"):
         sub = run(cmd, "--help")
         assert sub.exit_code == 0 and "Example" in sub.output, cmd
 
@@ -118,7 +118,7 @@ def test_plan_writes_every_output_and_refuses_to_overwrite(export, tmp_path):
     assert "(report.html," in closing  # the planner's deliverable, named first
     assert {p.name for p in out.iterdir()} == {
         "plan.gpkg", "bundles.csv", "run.json", "estimates.csv", "yearly.csv",
-        "priority.csv", "benefit_sharing.csv", "report.html", "map.png",
+        "priority.csv", "benefit_sharing.csv", "report.html", "map.png", "plan.xlsx",
     }  # fmt: skip
     facts = json.loads((out / "run.json").read_text())
     assert facts["termination"] in ("optimal", "feasible")

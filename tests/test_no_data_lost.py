@@ -36,7 +36,7 @@ runner = CliRunner()
 # every file a plan writes (bundler/outputs/plan.py, write_plan)
 PLAN_FILES = {
     "plan.gpkg", "bundles.csv", "run.json", "estimates.csv", "yearly.csv",
-    "priority.csv", "benefit_sharing.csv", "report.html", "map.png",
+    "priority.csv", "benefit_sharing.csv", "report.html", "map.png", "plan.xlsx",
 }  # fmt: skip
 
 

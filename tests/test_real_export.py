@@ -165,7 +165,7 @@ def test_unproven_groups_never_call_a_unit_not_cost_efficient(export, monkeypatc
     graph = adjacency(units, scen)
 
     # every group stops at its limit with no bundle and no proof
-    def stopped(problem, solver, params, warm_start=None, max_rounds=None):
+    def stopped(problem, solver, params, warm_start=None, max_rounds=None, **_):
         return BundlingResult(Termination.FEASIBLE, 0.0, 1e6, None, 0.1, solver="highs")
 
     monkeypatch.setattr(planning, "solve_bundling", stopped)

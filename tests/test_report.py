@@ -1,7 +1,11 @@
-"""report.html and map.png: content, escaping, empty plans, determinism, and a real browser."""
+"""report.html and map.png: content, escaping, empty plans, determinism, the interactive
+map's data, and a screenshot in a real browser (the map's behaviour in a browser is
+tested in test_report_browser.py)."""
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import shutil
 import struct
@@ -18,19 +22,20 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from bundler.outputs import report
-from bundler.outputs.report import MAP_BACKGROUND, UNSELECTED_FILL, bundle_colors, write_report
+from bundler.outputs.report import charts, static_map, write_report
+from bundler.outputs.report import page as report_page
+from bundler.outputs.report.map_data import DETAIL, map_data
+from bundler.outputs.report.static_map import MAP_BACKGROUND, UNSELECTED_FILL, bundle_colors
 from tests.report_fixtures import NASTY_ID, NASTY_REASON, UTM, X0, Y0, report_inputs
 
 
 class _Page(HTMLParser):
-    """What a reader of the page gets: unit paths with their titles, headings, facts, text."""
+    """What a reader of the page gets: headings, facts, table cells, text, tag counts."""
 
     _KEPT = ("h2", "dt", "dd", "td", "th", "title")
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.unit_paths: list[dict] = []
         self.h2: list[str] = []
         self.facts: dict[str, str] = {}
         self.cells: list[str] = []
@@ -40,10 +45,7 @@ class _Page(HTMLParser):
         self._dt = ""
 
     def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
         self.tags[tag] += 1
-        if tag == "path" and a.get("class") == "unit":
-            self.unit_paths.append({"id": a["data-unit"], "d": a["d"], "title": ""})
         if tag in self._KEPT:
             self._open.append((tag, []))
 
@@ -51,9 +53,7 @@ class _Page(HTMLParser):
         if tag not in self._KEPT or not self._open or self._open[-1][0] != tag:
             return
         text = "".join(self._open.pop()[1]).strip()
-        if tag == "title" and self.unit_paths and not self.unit_paths[-1]["title"]:
-            self.unit_paths[-1]["title"] = text
-        elif tag == "h2":
+        if tag == "h2":
             self.h2.append(text)
         elif tag == "dt":
             self._dt = text
@@ -66,6 +66,13 @@ class _Page(HTMLParser):
         for _, buf in self._open:
             buf.append(data)
         self.text.append(data)
+
+
+def embedded_map(html_text: str) -> dict:
+    """The interactive map's data, as the page's script reads it."""
+    found = re.search(r'<script type="application/json" id="map-data">(.*?)</script>', html_text)
+    assert found, "no map data in the page"
+    return json.loads(found.group(1))
 
 
 def parse(html_text: str) -> _Page:
@@ -110,32 +117,135 @@ def test_writes_both_files_and_nothing_else(written):
     assert sorted(p.name for p in folder.iterdir()) == ["map.png", "report.html"]
 
 
-def test_map_svg_has_one_path_and_title_per_unit(written):
+def test_map_data_has_every_unit_once_with_its_bundle_and_reason(written):
     folder, (units, bundles, *_rest) = written
-    page = parse((folder / "report.html").read_text(encoding="utf-8"))
-    assert sorted(p["id"] for p in page.unit_paths) == sorted(units["unit_id"])
-    assert all(p["d"].startswith("M") and p["d"].endswith("Z") for p in page.unit_paths)
-    titles = {p["id"]: p["title"] for p in page.unit_paths}
-    assert titles["U00"].startswith("U00 — bundle B1")
-    assert titles["U20"] == "U20 — not selected: not ready (100.00 ha)"
-    assert titles[NASTY_ID] == f"{NASTY_ID} — not selected: {NASTY_REASON} (100.00 ha)"
-    # bundle outlines and labels are drawn over the units
-    html_text = (folder / "report.html").read_text(encoding="utf-8")
-    assert html_text.count('<path class="bundle"') == len(bundles)
-    for b in bundles["bundle_id"]:
-        assert f'dominant-baseline="middle">{b}</text>' in html_text
+    data = embedded_map((folder / "report.html").read_text(encoding="utf-8"))
+    assert data["units"]["id"] == list(units["unit_id"])
+    assert all(d.startswith("M") and d.endswith("z") for d in data["units"]["d"])
+    # each square is one ring of four corners: the simplification keeps them
+    assert all(d.count("M") == 1 and len(re.findall(r"-?\d+", d)) == 8 for d in data["units"]["d"])
+    reasons = [data["reasons"][r] for r in data["units"]["reason"]]
+    assert reasons == list(units["reason"])
+    assert "not ready" in reasons and NASTY_REASON in reasons
+    members = {
+        b: sorted(data["units"]["id"][i] for i in m)
+        for b, m in zip(data["bundles"]["id"], data["bundles"]["members"], strict=True)
+    }
+    assert members == {
+        b: sorted(units.loc[units["bundle_id"] == b, "unit_id"]) for b in ("B1", "B2", "B10")
+    }
+    assert data["units"]["excluded"] == []
+    # the bundle panel's figures, formatted as the tables are
+    b2 = data["bundles"]["fig"][data["bundles"]["id"].index("B2")]
+    assert dict(zip(data["bundles"]["fields"], b2, strict=True)) == {
+        "n_units": "3",
+        "area_ha": "300.00",
+        "credits_tco2e_yr": "2,500",
+        "npv_usd": "187,500",
+        "cost_per_tco2e": "11.25",
+        "main_intervention": "peat rewetting",
+    }
+    # an outline and a label point inside the bundle for each, in grid steps
+    assert all(data["bundles"]["d"]) and len(bundles) == len(data["bundles"]["at"])
+    w, h = data["grid"]
+    for (x, y), (x0, y0, x1, y1) in zip(data["bundles"]["at"], data["bundles"]["box"], strict=True):
+        assert 0 <= x0 <= x <= x1 <= w and 0 <= y0 <= y <= y1 <= h
+
+
+def test_map_geometry_is_on_the_grid_of_the_shared_frame(written):
+    _, (units, bundles, *_rest) = written
+    frame = static_map.map_frame(units, bundles)
+    data = map_data(units, bundles, bundle_colors(bundles["bundle_id"]), frame)
+    step = (max(frame.w, frame.h) + 2 * frame.pad) / DETAIL
+    assert data["step_m"] == pytest.approx(step)  # UTM: metres
+    assert data["grid"] == [
+        math.ceil((frame.w + 2 * frame.pad) / step),
+        math.ceil((frame.h + 2 * frame.pad) / step),
+    ]
+    # U00's square: 900 m wide, its lower-left corner 1 pad in and 1 pad above the bottom
+    d = data["units"]["d"][list(units["unit_id"]).index("U00")]
+    x, _, *moves = (int(v) for v in re.findall(r"-?\d+", d))
+    sides = [abs(m) for m in moves if m]  # three moves along the sides, each corner snapped
+    assert len(sides) == 3 and all(abs(v - 900 / step) <= 1 for v in sides)
+    assert x in (round(frame.pad / step), round((frame.pad + 900) / step))
+    assert data["context_scale"] == 1  # a small map: no unit is drawn coarser
+
+
+def test_bundle_panel_shows_ranks_and_benefit_shares(written):
+    _, (units, bundles, *_rest) = written
+    ranked = bundles.assign(start_year=["1", "2", "later"], priority_rank=[2, 1, 3])
+    sharing = pd.DataFrame(
+        {
+            "bundle_id": ["B1", "B1", "B1", "B1", "B2"],
+            "party": ["state", "investor", "unit", "unit", "state"],
+            "unit_id": ["", "", "U00", "U01", ""],
+            "amount_usd": [1000.0, 45_000.0, 20_000.5, 30_000.25, 10.0],
+            "share": [0.01, 0.45, 0.2, 0.3, 0.5],
+        }
+    )
+    frame = static_map.map_frame(units, ranked)
+    data = map_data(units, ranked, bundle_colors(ranked["bundle_id"]), frame, sharing)
+    b1 = data["bundles"]["id"].index("B1")
+    figures = dict(zip(data["bundles"]["fields"], data["bundles"]["fig"][b1], strict=True))
+    assert (figures["start_year"], figures["priority_rank"]) == ("1", "2")
+    assert data["bundles"]["shares"][b1] == [
+        ["state", "1,000", "1.0%"],
+        ["investor", "45,000", "45.0%"],
+        ["unit", "50,001", "50.0%"],  # the units' rows together
+    ]
+    assert data["bundles"]["shares"][data["bundles"]["id"].index("B10")] == []
+
+
+def test_unit_scores_and_excluded_units_go_to_the_map(written):
+    _, (units, bundles, *_rest) = written
+    units = units.assign(
+        typology=["HFLD", "LFHD"] * 12,
+        readiness=np.linspace(0, 1, 24),
+        potential_tco2e_yr=1234.4,
+        excluded=units["unit_id"].isin(["U05", "U00"]),  # U00 is in a bundle: not excluded
+        district=["Muara Enim"] * 12 + ["Lahat"] * 12,
+    )
+    data = map_data(
+        units, bundles, bundle_colors(bundles["bundle_id"]), static_map.map_frame(units, bundles)
+    )
+    fields = [f for f, _ in data["units"]["fields"]]
+    assert fields == ["area_ha", "typology", "potential_tco2e_yr", "readiness"]
+    values = dict(zip(fields, data["units"]["values"], strict=True))
+    assert values["area_ha"][:2] == [100, 100]
+    assert values["readiness"][:3] == [0, 4, 9]  # hundredths: 0.0435 -> 4, 0.087 -> 9
+    assert values["potential_tco2e_yr"][0] == 1234
+    assert [data["units"]["cats"]["typology"][c] for c in values["typology"][:2]] == [
+        "HFLD",
+        "LFHD",
+    ]
+    assert [data["units"]["id"][i] for i in data["units"]["excluded"]] == ["U05"]
+    assert len(data["districts"]) == 2  # rows 0-1 and rows 2-3, each one outline
 
 
 def test_units_take_their_bundle_colour(written):
-    folder, (units, bundles, *_rest) = written
-    html_text = (folder / "report.html").read_text(encoding="utf-8")
+    folder, (_, bundles, *_rest) = written
+    data = embedded_map((folder / "report.html").read_text(encoding="utf-8"))
     colors = bundle_colors(bundles["bundle_id"])
     assert len(set(colors.values())) == 3
     assert UNSELECTED_FILL not in colors.values()
+    assert dict(zip(data["bundles"]["id"], data["bundles"]["color"], strict=True)) == colors
+    # and the legend, whose entries select the bundle on the map
+    html_text = (folder / "report.html").read_text(encoding="utf-8")
     for b, c in colors.items():
-        group = re.search(rf'<g fill="{c}"[^>]*>(.*?)</g>', html_text, re.S).group(1)
-        ids = re.findall(r'data-unit="([^"]+)"', group)
-        assert sorted(ids) == sorted(units.loc[units["bundle_id"] == b, "unit_id"])
+        assert f'data-bundle="{b}"><span class="sw" style="background:{c}"></span>{b}' in html_text
+
+
+def test_table_rows_with_a_bundle_link_to_the_map(written):
+    folder, (_, _, tables, *_rest) = written
+    html_text = (folder / "report.html").read_text(encoding="utf-8")
+    assert next(iter(tables)) == "Bundles"  # table-0 in the page
+    for n, b in enumerate(tables["Bundles"]["bundle_id"]):
+        assert (
+            f'<tr id="table-0-r{n}" data-bundle="{b}"><td><a href="#map" class="to-map" '
+            f'data-bundle="{b}">{b}</a></td>'
+        ) in html_text
+    # tables without a bundle column are left as they were
+    assert '<tr id="table-1' not in html_text and '<tr id="table-2' not in html_text
 
 
 def test_tables_and_facts_are_shown(written):
@@ -164,8 +274,13 @@ def test_text_is_escaped(written):
     html_text = (folder / "report.html").read_text(encoding="utf-8")
     assert NASTY_ID not in html_text
     assert "&lt;b&gt;x&lt;/b&gt;&amp;" in html_text
-    assert "<script" not in html_text  # the nasty reason carries one
+    assert "<script>alert" not in html_text  # the nasty reason carries one
     assert "&lt;script&gt;alert(&quot;r&quot;)&lt;/script&gt;" in html_text
+    # inside the map's data: JSON whose <, > and & cannot end the script element
+    assert "\\u003cscript\\u003ealert" in html_text and "\\u003cb\\u003ex" in html_text
+    assert len(re.findall(r"<script\b", html_text)) == len(re.findall(r"</script>", html_text)) == 2
+    data = embedded_map(html_text)
+    assert NASTY_ID in data["units"]["id"] and NASTY_REASON in data["reasons"]
     assert "<b>" not in html_text
     assert "ps_&lt;prov&gt;.gpkg" in html_text
 
@@ -174,13 +289,17 @@ def test_page_is_self_contained(written):
     folder, _ = written
     html_text = (folder / "report.html").read_text(encoding="utf-8")
     page = parse(html_text)
-    assert page.tags["script"] == page.tags["link"] == page.tags["img"] == 0
+    # two inline scripts: the map's data (JSON) and its code, written in the project
+    assert page.tags["script"] == 2 and page.tags["link"] == page.tags["img"] == 0
     assert page.tags["iframe"] == page.tags["object"] == 0
     assert not re.search(r"\b(src|srcset)=", html_text)
+    code = html_text.split("<script>", 1)[1].split("</script>", 1)[0]
+    assert not re.search(r"\b(fetch|XMLHttpRequest|WebSocket|EventSource|importScripts)\b", code)
+    assert not re.search(r"https?:|\bimport\s*\(", code.replace("http://www.w3.org/2000/svg", ""))
     assert not re.search(r"@import|url\(\s*['\"]?(https?:|//)", html_text)
     hrefs = re.findall(r'href="([^"]*)"', html_text)
     assert hrefs and all(h.startswith("#") for h in hrefs), hrefs
-    assert page.tags["svg"] == 3  # the map and two charts
+    assert page.tags["svg"] == 3  # the map (drawn by its script) and two charts
     ids = re.findall(r'\bid="([^"]+)"', html_text)
     assert len(ids) == len(set(ids)), "duplicate ids between the inline SVGs"
     # every in-page reference points at an id of this page
@@ -191,13 +310,16 @@ def test_page_is_self_contained(written):
 def test_charts_are_inline_svg(written):
     folder, _ = written
     html_text = (folder / "report.html").read_text(encoding="utf-8")
-    charts = re.findall(r'<div class="chart">(.*?)</div>', html_text, re.S)
-    assert len(charts) == 2
-    assert all(c.lstrip().startswith("<svg") for c in charts)
-    assert "Credits per year, all bundles: 72,000 tCO2e in total" in charts[0]
-    assert "carbon price 10.0 USD/tCO2e" in charts[1]
-    for b in ("B1", "B2", "B10"):  # bars coloured by bundle
-        assert bundle_colors(["B1", "B2", "B10"])[b] in charts[1]
+    svgs = re.findall(r'<div class="chart">(.*?)</div>', html_text, re.S)
+    assert len(svgs) == 2
+    assert all(c.lstrip().startswith("<svg") for c in svgs)
+    assert "Credits per year, all bundles: 72,000 tCO2e in total" in svgs[0]
+    assert "carbon price 10.0 USD/tCO2e" in svgs[1]
+    for b, c in bundle_colors(["B1", "B2", "B10"]).items():  # bars coloured by bundle
+        assert c in svgs[1]
+        # one path per bundle holds all its years' bars: 10 years of credits
+        paths = re.findall(rf'<path d="([^"]+)"[^>]*style="fill: {c}"', svgs[0])
+        assert max(p.count("M") for p in paths) == 10, b  # the other: its legend patch
 
 
 def test_cost_curve_is_cheapest_first(monkeypatch):
@@ -214,7 +336,7 @@ def test_cost_curve_is_cheapest_first(monkeypatch):
     from matplotlib.axes import Axes
 
     monkeypatch.setattr(Axes, "bar", spy(Axes.bar))
-    report._cost_curve_html(bundles, facts, bundle_colors(bundles["bundle_id"]))
+    charts.cost_curve_html(bundles, facts, bundle_colors(bundles["bundle_id"]))
     assert seen["height"] == [3.0, 6.5, 11.25]  # B10, B1, B2
     assert seen["x"] == [0.0, 1500.0, 5500.0]  # cumulative credits
     assert seen["width"] == [1500.0, 4000.0, 2500.0]
@@ -223,7 +345,7 @@ def test_cost_curve_is_cheapest_first(monkeypatch):
 def test_map_png_is_1600_wide_and_shows_the_bundles(written):
     folder, (_, bundles, *_rest) = written
     width, height = png_size(folder / "map.png")
-    assert width == report.MAP_PNG_WIDTH_PX
+    assert width == static_map.MAP_PNG_WIDTH_PX
     assert 500 < height < 2100
     rgb = as_rgb(mpimg.imread(folder / "map.png"))
     for c in bundle_colors(bundles["bundle_id"]).values():
@@ -252,9 +374,10 @@ def test_empty_plan_renders_and_says_why(tmp_path):
     assert facts["explanation"] in text
     assert "Proven optimal by highs (termination optimal, bound 0.0, gap 0.00%)" in text
     assert page.facts["gap"] == "0.00%"
-    assert len(page.unit_paths) == len(units)
+    data = embedded_map(html_text)
+    assert data["units"]["id"] == list(units["unit_id"]) and all(data["units"]["d"])
     assert "No credits" in text and "no cost curve" in text
-    assert '<path class="bundle"' not in html_text
+    assert data["bundles"]["id"] == [] and 'data-layer="bundles"' not in html_text
     assert page.tags["svg"] == 1  # the map only
     # the reasons table accounts for every unit
     assert "below minimum area" in page.cells and "not ready" in page.cells
@@ -295,7 +418,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_scraps(tmp_path, monkeypatch)
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(report, "report_html", boom)
+    monkeypatch.setattr(report_page, "report_html", boom)
     with pytest.raises(RuntimeError, match="boom"):
         write_report(tmp_path, *report_inputs())
     assert (tmp_path / "report.html").read_text() == "old"
@@ -336,8 +459,14 @@ def test_html_stays_small_for_3000_detailed_units(tmp_path):
         {},
     )
     html_text = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert html_text.count('<path class="unit"') == 3000
-    assert len(html_text) < 2_000_000
+    data = embedded_map(html_text)
+    assert len(data["units"]["d"]) == 3000
+    # simplified to a 16,000th of the extent (about 10 m): a circle of 400 to 1,500 m keeps
+    # a few dozen of its 129 vertices (median 32), and stays round
+    vertices = [len(re.findall(r"-?\d+", d)) // 2 for d in data["units"]["d"]]
+    assert 16 <= min(vertices) and np.median(vertices) < 48
+    # 808 kB; the static SVG map alone took 1.0 MB, drawn four times coarser
+    assert len(html_text) < 900_000
     assert png_size(tmp_path / "map.png")[0] == 1600
 
 
@@ -432,9 +561,9 @@ def test_browser_check_fails_without_the_map(chromium, tmp_path):
     write_report(out, *report_inputs())
     page = out / "report.html"
     html_text = page.read_text(encoding="utf-8")
-    page.write_text(
-        re.sub(r'<svg class="map".*?</svg>', "", html_text, flags=re.S), encoding="utf-8"
-    )
+    # the map's figure and its two scripts out: nothing else refers to them
+    html_text = re.sub(r'<figure class="mapfig">.*?</figure>', "", html_text, flags=re.S)
+    page.write_text(re.sub(r"<script\b.*?</script>", "", html_text, flags=re.S), encoding="utf-8")
     rgb, log = open_in_browser(chromium, page, tmp_path)
     assert map_region(rgb) is None
     assert console_messages(log) == []
@@ -476,8 +605,9 @@ def test_odd_values_do_not_break_the_page(tmp_path):
     odd = ("x; y", "<i>", "0.00015")
     assert [c for c in page.cells if c in odd] == list(odd)
     assert "&lt;NA&gt;" not in html_text and "nan" not in page.cells
-    titles = {p["id"]: p["title"] for p in page.unit_paths}
-    assert titles["U00"].startswith("U00 — not selected")
+    data = embedded_map(html_text)
+    assert all(0 not in m for m in data["bundles"]["members"])  # U00: in no bundle
+    assert data["units"]["id"][0] == "U00"
 
 
 # ---------------------------------------------------------------- template and shared map frame
@@ -490,25 +620,30 @@ def test_page_comes_from_the_packaged_template_and_css(written):
     css = (templates / "report.css").read_text(encoding="utf-8")
     assert (templates / "report.html.j2").is_file()
     assert f"<style>\n{css}</style>\n" in html_text
+    script = (templates / "map.js").read_text(encoding="utf-8")
+    assert f"{script}</script>" in html_text
     assert html_text.startswith("<!DOCTYPE html>\n") and html_text.endswith("</html>\n")
 
 
 def test_title_is_escaped_as_everywhere_else(tmp_path):
     units, bundles, tables, yearly, facts = report_inputs()
     facts = {**facts, "scenario_name": 'O\'B "x"'}
-    page = report.report_html(units, bundles, tables, yearly, facts)
+    html_text = report_page.report_html(units, bundles, tables, yearly, facts)
     # html.escape, as for every other text of the page (not markupsafe's &#39; / &#34;)
-    assert "<title>Social Forestry carbon bundles: plan report (O&#x27;B &quot;x&quot;)" in page
+    assert (
+        "<title>Social Forestry carbon bundles: plan report (O&#x27;B &quot;x&quot;)" in html_text
+    )
 
 
-def test_both_maps_draw_the_scale_bar_of_the_shared_frame(written):
+def test_both_maps_take_their_scale_from_the_shared_frame(written):
     _, (units, bundles, *_rest) = written
-    frame = report.map_frame(units, bundles)
+    frame = static_map.map_frame(units, bundles)
     assert frame.bar is not None and frame.bar.label == "1 km"  # a fifth of 6 km, rounded
     assert frame.bar.length == 1000.0 and frame.pad == 0.02 * max(frame.w, frame.h)
-    svg = report.map_svg(units, bundles, bundle_colors(bundles["bundle_id"]))
-    assert f'text-anchor="middle">{frame.bar.label}</text></g>' in svg
-    ax = report.map_figure(units, bundles, bundle_colors(bundles["bundle_id"])).axes[0]
+    # the page's scale bar follows the zoom: the script needs metres per grid step
+    data = map_data(units, bundles, bundle_colors(bundles["bundle_id"]), frame)
+    assert data["step_m"] * DETAIL == pytest.approx(max(frame.w, frame.h) + 2 * frame.pad)
+    ax = static_map.map_figure(units, bundles, bundle_colors(bundles["bundle_id"])).axes[0]
     assert frame.bar.label in [t.get_text() for t in ax.texts]
     (line,) = ax.lines
     xs, ys = line.get_data()
@@ -519,7 +654,8 @@ def test_both_maps_draw_the_scale_bar_of_the_shared_frame(written):
 def test_no_scale_bar_in_either_map_without_a_projected_crs(written):
     _, (units, bundles, *_rest) = written
     units, bundles = units.to_crs(4326), bundles.to_crs(4326)
-    assert report.map_frame(units, bundles).bar is None
-    svg = report.map_svg(units, bundles, bundle_colors(bundles["bundle_id"]))
-    assert 'stroke-width="3"' not in svg
-    assert not report.map_figure(units, bundles, bundle_colors(bundles["bundle_id"])).axes[0].lines
+    frame = static_map.map_frame(units, bundles)
+    assert frame.bar is None
+    assert map_data(units, bundles, {}, frame)["step_m"] is None  # the script shows none
+    colors = bundle_colors(bundles["bundle_id"])
+    assert not static_map.map_figure(units, bundles, colors).axes[0].lines

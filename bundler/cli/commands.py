@@ -13,20 +13,31 @@ from typing import Annotated
 import shapely
 import typer
 from rich.table import Table
+from typer.core import TyperGroup
 
 from bundler.cli import scale as cli_scale
 from bundler.cli.common import (
+    DEFAULT_MIP_GAP,
+    DEFAULT_SOLVER,
+    DEMO_OUT,
+    OUT_RULE,
     AssumeCrsOpt,
     ForceOpt,
+    GapAliasOpt,
     IdColumnOpt,
     MaxGapOpt,
+    MipGapOpt,
     Objective,
+    OutDirOpt,
+    PlanTimeLimitOpt,
     ProvinceOpt,
     ScenarioOpt,
+    SolverOpt,
     UnitsArg,
     check_solver,
     err,
     escape_markup,
+    mip_gap_of,
     out,
     plan_overrides,
     prepare,
@@ -37,8 +48,32 @@ from bundler.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, PsBundlerError
 from bundler.text import short_list
 from bundler.version import __version__
 
+
+def _fail(message: str, code: int) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+# click's UsageError (an unknown option, a value out of range, a missing --out): typer
+# exports only its subclass BadParameter, whichever click it runs on (its own copy lately)
+_UsageError = typer.BadParameter.__base__
+
+
+class _Commands(TyperGroup):
+    """The ``psbundle`` group: a mistake on a command line is one ``error:`` line and exit 2,
+    like every other bad input, instead of click's usage box."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except _UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            _fail(f"{escape_markup(exc.format_message())} (see {where} --help)", exc.exit_code)
+
+
 app = typer.Typer(
     name="psbundle",
+    cls=_Commands,
     help=(
         "Bundle Social Forestry (Perhutanan Sosial) units into connected, cost-efficient "
         "carbon projects.\n\n"
@@ -49,6 +84,7 @@ app = typer.Typer(
         "  psbundle plan permits.gpkg --province 16 --out plan-16\n\n"
         "  psbundle national permits.gpkg --out national\n\n"
         "  psbundle sweep permits.gpkg --out sweep --grid price=5,10,20\n\n"
+        f"Output: {OUT_RULE}\n\n"
         "Exit codes: 0 success, 1 internal error (a bug), 2 bad input, "
         "3 output folder not empty (--force replaces only an earlier ps-bundler output), "
         "4 solver failure, 5 partly done (some provinces of a national run or sweep failed), "
@@ -59,11 +95,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-def _fail(message: str, code: int) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def friendly_errors(fn):
@@ -269,7 +300,8 @@ def generate(
         typer.Option(
             "--out",
             "-o",
-            help="Output layer; format from the suffix (.gpkg, .shp, .geojson, .fgb, .parquet).",
+            help="Output layer file (required); format from the suffix (.gpkg, .shp, "
+            ".geojson, .fgb, .parquet).",
         ),
     ],
     units: Annotated[int, typer.Option("--units", "-n", help="Number of units.", min=1)] = 300,
@@ -357,7 +389,7 @@ def solvers():
 @friendly_errors
 def score(
     units: UnitsArg,
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    out_dir: OutDirOpt,
     forest_2010: Annotated[
         RasterOpt,
         typer.Option(
@@ -415,21 +447,11 @@ def score(
 @friendly_errors
 def plan(
     units: UnitsArg,
-    out_dir: Annotated[
-        Path,
-        typer.Option("--out", "-o", help="Output folder (must be empty or absent unless --force)."),
-    ],
+    out_dir: OutDirOpt,
     scenario: ScenarioOpt = None,
     province: ProvinceOpt = None,
-    solver: Annotated[
-        str,
-        typer.Option(
-            "--solver", help="Backend: highs, cbc, cpsat or heuristic (see psbundle solvers)."
-        ),
-    ] = "highs",
-    time_limit: Annotated[
-        float, typer.Option("--time-limit", help="Seconds for the whole solve.", min=0.1)
-    ] = 60.0,
+    solver: SolverOpt = DEFAULT_SOLVER,
+    time_limit: PlanTimeLimitOpt = 60.0,
     objective: Annotated[
         Objective | None,
         typer.Option(
@@ -459,10 +481,8 @@ def plan(
     mangrove: Annotated[RasterOpt, typer.Option("--mangrove", help="Mangrove raster.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (heuristic and solvers).")] = 0,
     threads: Annotated[int, typer.Option("--threads", help="Solver threads.", min=1)] = 1,
-    gap: Annotated[
-        float,
-        typer.Option("--gap", help="Relative optimality gap at which to stop.", min=0, max=0.99),
-    ] = 1e-4,
+    mip_gap: MipGapOpt = DEFAULT_MIP_GAP,
+    gap: GapAliasOpt = None,
     assume_crs: AssumeCrsOpt = None,
     id_column: IdColumnOpt = None,
     force: ForceOpt = False,
@@ -489,8 +509,9 @@ def plan(
     from bundler.pipeline import adjacency
     from solvers.base import SolveParams
 
+    rel_gap = mip_gap_of(mip_gap, gap)
     check_output_dir(out_dir, force)
-    check_solver(solver)
+    check_solver(solver.value)
     scen = plan_overrides(
         load_scenario(scenario),
         min_area_ha,
@@ -502,10 +523,10 @@ def plan(
     )
     rasters = _raster_flags(forest_2010, forest_2020, peat, mangrove)
     prepared = prepare(units, scen, province, assume_crs, rasters)
-    params = SolveParams(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
+    params = SolveParams(time_limit=time_limit, rel_gap=rel_gap, threads=threads, seed=seed)
     with progress_bar("building adjacency") as tick:
         graph = adjacency(prepared.units, scen, tick)
-    result = _solve(prepared.units, graph, scen, solver, params)
+    result = _solve(prepared.units, graph, scen, solver.value, params)
     economics = estimate_plan(prepared.units, result, scen)
     with atomic_output_dir(out_dir, force) as tmp:
         write_plan(
@@ -518,7 +539,7 @@ def plan(
                 "seed": seed,
                 "time_limit_s": time_limit,
                 "threads": threads,
-                "rel_gap_target": gap,
+                "rel_gap_target": rel_gap,
                 "max_gap_m": scen.graph.max_gap_m,
                 "province": province,
                 "warnings": prepared.warnings,
@@ -539,7 +560,7 @@ def _solve(units, graph, scen, solver: str, params):
 
 
 def _print_plan(result, out_dir: Path) -> None:
-    from bundler.outputs.gaps import format_gap
+    from bundler.outputs.gaps import bound_meaning, format_gap
     from bundler.planning.planner import plan_totals
 
     b = result.bundles
@@ -550,6 +571,7 @@ def _print_plan(result, out_dir: Path) -> None:
     t.add_row("objective value", "-" if result.objective is None else f"{result.objective:,.2f}")
     t.add_row("bound", "-" if result.bound is None else f"{result.bound:,.2f}")
     t.add_row("gap", format_gap(result.objective, result.bound))
+    t.add_row("gap refers to", bound_meaning(result.objective_name))
     t.add_row("bundles", str(len(b)))
     if len(b):
         totals = plan_totals(b)
@@ -607,12 +629,16 @@ DEMO_SCENARIO = {"economics.carbon_price_usd": 15.0}
 @friendly_errors
 def demo(
     out_dir: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for the demo's files.")
-    ] = Path("psbundle-demo"),
-    solver: Annotated[str, typer.Option("--solver", help="Solver backend.")] = "highs",
-    time_limit: Annotated[
-        float, typer.Option("--time-limit", help="Seconds for the solve.", min=0.1)
-    ] = 30.0,
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output folder. The one command with a default folder (it reads no input "
+            "of yours); written all at once, it must be absent or empty unless --force.",
+        ),
+    ] = Path(DEMO_OUT),
+    solver: SolverOpt = DEFAULT_SOLVER,
+    time_limit: PlanTimeLimitOpt = 30.0,
     force: ForceOpt = False,
 ):
     """Run the whole chain on the built-in demo: one generated province of 300 units.
@@ -636,6 +662,7 @@ def demo(
     from solvers.base import SolveParams
 
     check_output_dir(out_dir, force)
+    check_solver(solver.value)
     scen = Scenario(name="demo").with_values(DEMO_SCENARIO)
     with atomic_output_dir(out_dir, force) as tmp:
         with err.status("generating, checking and scoring the demo province ..."):
@@ -648,7 +675,7 @@ def demo(
         _print_graph(graph, scen.graph.max_gap_m, limit=10)
         edges_frame(graph).to_csv(tmp / "edges.csv", index=False)
         params = SolveParams(time_limit=time_limit, seed=DEMO_SEED)
-        result = _solve(prepared.units, graph, scen, solver, params)
+        result = _solve(prepared.units, graph, scen, solver.value, params)
         economics = estimate_plan(prepared.units, result, scen)
         write_plan(
             tmp,

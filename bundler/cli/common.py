@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 
 from bundler.planning.settings_check import check_settings
+from solvers.base import SolveParams
+from solvers.registry import BACKENDS, DEFAULT_MIP_BACKEND
 
 out = Console()
 err = Console(stderr=True)
@@ -75,6 +77,137 @@ ForceOpt = Annotated[
         "(never a folder with other files).",
     ),
 ]
+
+# The --out rule: every command that writes a folder (score, plan, national, sweep) needs
+# --out DIR; only demo, which reads no input of yours, has a default folder.
+DEMO_OUT = "psbundle-demo"
+OUT_RULE = (
+    "score, plan, national and sweep write a folder that you name with --out DIR "
+    f"(required); demo writes to ./{DEMO_OUT} unless given --out; generate --out FILE "
+    "writes one layer file."
+)
+OutDirOpt = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Output folder (required). Written all at once; it must be absent or empty "
+        "unless --force.",
+        show_default=False,
+    ),
+]
+
+
+# Solver settings shared by plan, demo, national and sweep. The backend names are the
+# registry's (solvers.registry.BACKENDS), so --help and shell completion list them.
+Solver = enum.StrEnum("Solver", {name: name for name in BACKENDS})
+_EXACT = [b.name for b in BACKENDS.values() if b.kind == "mip"]
+_FAST = [b.name for b in BACKENDS.values() if b.kind != "mip"]
+SolverOpt = Annotated[
+    Solver,
+    typer.Option(
+        "--solver",
+        help=f"Solver backend: {', '.join(_EXACT)} solve the exact MIP (proven optimal, or "
+        f"the bound and gap are reported); {', '.join(_FAST)} is fast and proves nothing. "
+        "'psbundle solvers' shows which work on this machine.",
+        case_sensitive=False,
+    ),
+]
+DEFAULT_SOLVER = Solver(DEFAULT_MIP_BACKEND)
+
+# --time-limit bounds the solver's time only (reading, scoring, the graph, estimates and
+# writing come on top); bundler/planning/planner.py spends params.time_limit on one whole
+# plan, and bundler/scale/ gives every province (of every scenario) its own plan.
+PlanTimeLimitOpt = Annotated[
+    float,
+    typer.Option(
+        "--time-limit",
+        help="Seconds the solver may spend on the whole plan, shared among its groups of "
+        "neighbouring units (smallest first); groups still waiting when it is spent get a "
+        "quick heuristic answer. Reading, scoring and writing come on top.",
+        min=0.1,
+    ),
+]
+ProvinceTimeLimitOpt = Annotated[
+    float,
+    typer.Option(
+        "--time-limit",
+        help="Seconds the solver may spend on each province's plan: every province gets "
+        "this whole budget (as --time-limit of psbundle plan); provinces run side by side on "
+        "the Dask workers. Reading, scoring and writing come on top.",
+        min=0.1,
+    ),
+]
+SweepTimeLimitOpt = Annotated[
+    float,
+    typer.Option(
+        "--time-limit",
+        help="Seconds the solver may spend on each province under each scenario: every "
+        "(scenario, province) plan gets this whole budget (as --time-limit of psbundle "
+        "plan); they run side by side on the Dask workers. Reading, scoring and writing "
+        "come on top.",
+        min=0.1,
+    ),
+]
+
+DEFAULT_MIP_GAP = SolveParams().rel_gap
+_GAP_EXAMPLE = "a fraction in [0, 1), e.g. 0.01 for 1%"
+
+
+def _check_mip_gap(value: float | None) -> float | None:
+    """``value`` when SolveParams takes it as a relative gap, else a usage error saying
+    what one is."""
+    if value is not None:
+        try:
+            SolveParams(rel_gap=value)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{value:g} is not a relative gap: the MIP's relative optimality gap is "
+                f"{_GAP_EXAMPLE}. The metres between neighbouring units are --max-gap-m."
+            ) from None
+    return value
+
+
+def _deprecated_gap(value: float | None) -> float | None:
+    """``--gap``, the old name of ``--mip-gap``: warn, then check it the same way."""
+    if value is not None:
+        err.print(
+            "[yellow]warning:[/] --gap is deprecated; use --mip-gap (the MIP's relative "
+            f"optimality gap, {_GAP_EXAMPLE})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return _check_mip_gap(value)
+
+
+MipGapOpt = Annotated[
+    float,
+    typer.Option(
+        "--mip-gap",
+        help="Relative optimality gap of the MIP, a fraction (0.01 = 1%, not metres): each "
+        "group of units stops once its answer is proven within this fraction of the best "
+        "possible, and counts as optimal.",
+        callback=_check_mip_gap,
+    ),
+]
+GapAliasOpt = Annotated[
+    float | None,
+    typer.Option("--gap", hidden=True, callback=_deprecated_gap, show_default=False),
+]
+
+
+def mip_gap_of(mip_gap: float, gap: float | None) -> float:
+    """The relative gap to solve to: ``--mip-gap``, or the deprecated ``--gap`` if given."""
+    from bundler.errors import InputError
+
+    if gap is None:
+        return mip_gap
+    if mip_gap not in (DEFAULT_MIP_GAP, gap):
+        raise InputError(
+            f"--gap {gap:g} and --mip-gap {mip_gap:g}: --gap is the old name of --mip-gap; "
+            "give --mip-gap only"
+        )
+    return gap
 
 
 class Objective(enum.StrEnum):
@@ -143,11 +276,17 @@ def plan_overrides(
 
 
 def check_solver(solver: str) -> None:
-    """Raise a clear ``--solver`` error for a backend that is unknown or unavailable."""
+    """Raise a clear ``--solver`` error for a backend that is unknown or unavailable here."""
     from bundler.errors import InputError
-    from solvers.registry import get_backend
+    from solvers.registry import available_backends, get_backend
 
     try:
-        get_backend(solver)
-    except ValueError as exc:
+        backend = get_backend(solver)
+    except (ValueError, ImportError) as exc:
         raise InputError(f"--solver: {exc}") from None
+    if not backend.is_available():
+        usable = ", ".join(b.name for b in available_backends()) or "none"
+        raise InputError(
+            f"--solver: solver backend {solver!r} is installed but its solver does not "
+            f"load on this machine; usable here: {usable} (see psbundle solvers)"
+        )

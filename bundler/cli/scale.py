@@ -13,17 +13,26 @@ import typer
 from rich.table import Table
 
 from bundler.cli.common import (
+    DEFAULT_MIP_GAP,
+    DEFAULT_SOLVER,
     AssumeCrsOpt,
     ForceOpt,
+    GapAliasOpt,
     IdColumnOpt,
     MaxGapOpt,
+    MipGapOpt,
     Objective,
+    OutDirOpt,
     ProvinceOpt,
+    ProvinceTimeLimitOpt,
     ScenarioOpt,
+    SolverOpt,
+    SweepTimeLimitOpt,
     UnitsArg,
     check_solver,
     err,
     escape_markup,
+    mip_gap_of,
     out,
     plan_overrides,
     prepare,
@@ -35,25 +44,7 @@ from bundler.text import short_list
 
 CACHE_NAME = ".psbundle-cache"
 
-SolverOpt = Annotated[
-    str,
-    typer.Option(
-        "--solver", help="Backend: highs, cbc, cpsat or heuristic (see psbundle solvers)."
-    ),
-]
-TimeLimitOpt = Annotated[
-    float,
-    typer.Option(
-        "--time-limit",
-        help="Seconds for each province's solve (a proven optimum may come sooner).",
-        min=0.1,
-    ),
-]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (heuristic and solvers).")]
-GapOpt = Annotated[
-    float,
-    typer.Option("--gap", help="Relative optimality gap at which to stop.", min=0, max=0.99),
-]
 WorkersOpt = Annotated[
     int,
     typer.Option("--workers", help="Worker processes of the local Dask cluster.", min=1),
@@ -74,18 +65,14 @@ CacheOpt = Annotated[
         "beside --out. Delete it to start afresh.",
     ),
 ]
-OutOpt = Annotated[
-    Path,
-    typer.Option("--out", "-o", help="Output folder (must be empty or absent unless --force)."),
-]
 
 
 def national(
     units: UnitsArg,
-    out_dir: OutOpt,
+    out_dir: OutDirOpt,
     scenario: ScenarioOpt = None,
-    solver: SolverOpt = "highs",
-    time_limit: TimeLimitOpt = 10.0,
+    solver: SolverOpt = DEFAULT_SOLVER,
+    time_limit: ProvinceTimeLimitOpt = 10.0,
     objective: Annotated[
         Objective | None, typer.Option("--objective", help="npv (default), credits or max-p.")
     ] = None,
@@ -99,7 +86,8 @@ def national(
         typer.Option("--carbon-price", help="Carbon price, USD/tCO2e.", min=0),
     ] = None,
     seed: SeedOpt = 0,
-    gap: GapOpt = 1e-4,
+    mip_gap: MipGapOpt = DEFAULT_MIP_GAP,
+    gap: GapAliasOpt = None,
     workers: WorkersOpt = 2,
     scheduler: SchedulerOpt = None,
     cache: CacheOpt = None,
@@ -129,8 +117,9 @@ def national(
     from bundler.outputs.national import write_national
     from bundler.scoring.potential_tables import print_tables
 
-    run_on = _RunOn(units, out_dir, solver, time_limit, gap, seed, workers, scheduler, cache)
-    base = _start(out_dir, force, solver, scenario)
+    backend, rel_gap = solver.value, mip_gap_of(mip_gap, gap)
+    run_on = _RunOn(units, out_dir, backend, time_limit, rel_gap, seed, workers, scheduler, cache)
+    base = _start(out_dir, force, backend, scenario)
     scen = plan_overrides(
         base, min_area_ha, max_gap_m, carbon_price, objective, id_column, scenario_file=scenario
     )
@@ -152,6 +141,7 @@ def national(
 
 def sweep(
     units: UnitsArg,
+    out_dir: OutDirOpt,
     more: Annotated[
         list[str] | None,
         typer.Argument(
@@ -159,7 +149,6 @@ def sweep(
             show_default=False,
         ),
     ] = None,
-    out_dir: OutOpt = Path("psbundle-sweep"),
     scenarios: Annotated[
         list[Path] | None,
         typer.Option("--scenarios", help="Scenario TOML files to compare (one per scenario)."),
@@ -178,10 +167,11 @@ def sweep(
         typer.Option("--scenario", "-s", help="Base scenario that --grid varies."),
     ] = None,
     province: ProvinceOpt = None,
-    solver: SolverOpt = "highs",
-    time_limit: TimeLimitOpt = 10.0,
+    solver: SolverOpt = DEFAULT_SOLVER,
+    time_limit: SweepTimeLimitOpt = 10.0,
     seed: SeedOpt = 0,
-    gap: GapOpt = 1e-4,
+    mip_gap: MipGapOpt = DEFAULT_MIP_GAP,
+    gap: GapAliasOpt = None,
     workers: WorkersOpt = 2,
     scheduler: SchedulerOpt = None,
     cache: CacheOpt = None,
@@ -208,11 +198,12 @@ def sweep(
     from bundler.outputs.sweep import write_sweep
     from bundler.scale.sweep import file_scenarios, grid_scenarios, grid_values, parse_grid
 
-    run_on = _RunOn(units, out_dir, solver, time_limit, gap, seed, workers, scheduler, cache)
+    backend, rel_gap = solver.value, mip_gap_of(mip_gap, gap)
+    run_on = _RunOn(units, out_dir, backend, time_limit, rel_gap, seed, workers, scheduler, cache)
     more = list(more or [])
     if bool(scenarios) == bool(grid):
         raise InputError("give either --scenarios FILE ... or --grid KEY=V1,V2 ..., not both")
-    base = with_id_column(_start(out_dir, force, solver, scenario), id_column)
+    base = with_id_column(_start(out_dir, force, backend, scenario), id_column)
     values_of: dict[str, dict] = {}
     if grid:
         items = parse_grid([*grid, *more])

@@ -3,7 +3,9 @@
 Sources are named in each field's metadata (see ``scenarios/default.toml``):
 TNC Blue Carbon Cost Tool (Indonesia defaults), Verra fee schedule (July 2023),
 Rendón Thompson et al. 2013, MAgPIE peatland module, IDXCarbon prices, the
-ministry's PNBP statement; values marked *assumed* are reasonable defaults.
+ministry's PNBP statement, Bank Indonesia's JISDOR rate (``usd_idr``, rupiah per
+dollar for the reported ``*_idr`` columns); values marked *assumed* are reasonable
+defaults.
 """
 
 from __future__ import annotations
@@ -56,6 +58,14 @@ class EconomicsSection:
     transaction_usd_ha_yr: float = _num(0.73, source="Rendon Thompson et al. 2013 (0.16-1.44)")
     peat_works_usd_ha: float = _num(1_230.0, source="MAgPIE peatland module (rewetting works)")
     peat_upkeep_usd_ha_yr: float = _num(37.0, source="MAgPIE peatland module")
+    # Only converts reported figures (the *_idr columns): every computation is in USD.
+    # At least 1 so that a zero or negative rate is refused, naming the key.
+    usd_idr: float = _num(
+        16_700.0,
+        lo=1.0,
+        source="Bank Indonesia JISDOR mid-rate, December 2025 (Rp 16,693/USD on 16 Dec), "
+        "rounded; a default: override with the rate of your reporting date",
+    )
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,8 @@ class BundlingSection:
     min_readiness: float = _num(0.0, hi=1.0, source="assumed: no floor")
     locked_in: tuple[str, ...] = ()
     locked_out: tuple[str, ...] = ()
-    # components with more units than this use the heuristic instead of the exact MIP
-    exact_max_units: int = _num(2_500, lo=1, source="assumed: tuned in benchmarks/")
+    # larger components get column generation only, not the compact rooted MIP after it
+    exact_max_units: int = _num(
+        2_500, lo=1, source="assumed: largest group that also gets the compact rooted MIP"
+    )
     max_cut_rounds: int = _num(50, lo=1, source="assumed")

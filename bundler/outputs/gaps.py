@@ -56,3 +56,33 @@ def _format_amount(x: float) -> str:
         text = f"{x:,.2f}"
         return text.rstrip("0").rstrip(".")
     return f"{x:.3g}"
+
+
+# what the objective, the bound and the gap measure, by objective (one text for the
+# CLI summary, run.json and the report)
+_MEASURES = {
+    "npv": (
+        "the planning model's NPV in USD: each unit's present value of credits minus its "
+        "costs under the linear cost model, minus every bundle's fixed costs. That model "
+        "never counts a cost lower than the exact cost model, so the exact NPV of the same "
+        "bundles (npv_usd in bundles.csv) is at least this objective; the bound bounds the "
+        "planning model, not the exact NPV"
+    ),
+    "credits": "the credits per year (tCO2e/yr) of the chosen bundles under the planning model",
+    "max-p": "the number of bundles (regions); the bound is a count of regions",
+}
+
+
+def bound_meaning(objective_name: str) -> str:
+    """What a plan's objective, bound and gap measure, for a reader.
+
+    Parameters
+    ----------
+    objective_name : str
+        ``"npv"``, ``"credits"`` or ``"max-p"``.
+
+    Returns
+    -------
+    str
+    """
+    return _MEASURES.get(objective_name, f"the {objective_name} objective")

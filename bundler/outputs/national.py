@@ -116,7 +116,7 @@ def write_national(
     write_report(
         folder,
         unit_layer,
-        bundle_layer,
+        _with_national_rank(bundle_layer, priority),
         {
             "Provinces": provinces.assign(gap=[_shown_gap(p.summary) for p in parts]),
             "National priority list": priority.drop(columns=["why"], errors="ignore"),
@@ -125,8 +125,24 @@ def write_national(
         },
         yearly_credits,
         report_facts,
+        sharing=merged["benefit_sharing.csv"],
     )
     return run
+
+
+def _with_national_rank(bundles: gpd.GeoDataFrame, priority: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The bundles for the report's map: ``priority_rank`` national, ``province_rank`` beside.
+
+    A province's ``plan.gpkg`` ranks its bundles within the province; the national
+    report's panel shows the rank in the national priority list, as its table does.
+    """
+    if not len(bundles) or "priority_rank" not in bundles or "bundle_id" not in priority:
+        return bundles
+    rank = priority.set_index(priority["bundle_id"].astype(str))["rank"]
+    return bundles.assign(
+        province_rank=bundles["priority_rank"],
+        priority_rank=bundles["bundle_id"].astype(str).map(rank).astype("Int64"),
+    )
 
 
 def _shown_gap(summary: dict) -> str:

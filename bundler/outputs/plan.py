@@ -1,9 +1,11 @@
 """Writing a plan: every file of ``psbundle plan``'s output folder.
 
 ``report.html`` and ``map.png`` (through :mod:`bundler.outputs.report`), ``plan.gpkg``
-(layers ``units`` and ``bundles``), ``bundles.csv``, ``estimates.csv``, ``yearly.csv``,
-``priority.csv``, ``benefit_sharing.csv`` and ``run.json``. Every column is described
-in ``docs/outputs.md``.
+(layers ``units`` and ``bundles``, with their default QGIS styles), ``bundles.csv``,
+``estimates.csv``, ``yearly.csv``, ``priority.csv``, ``benefit_sharing.csv``,
+``plan.xlsx`` (through :mod:`bundler.outputs.interop`) and ``run.json``. Money is in US
+dollars, with rupiah beside it (``*_idr``) in the bundles, estimates and benefit
+sharing. Every column is described in ``docs/outputs.md``.
 """
 
 from __future__ import annotations
@@ -18,8 +20,12 @@ import geopandas as gpd
 import pandas as pd
 
 from bundler.config.scenario import Scenario, to_dict
+from bundler.economics.currency import usd_to_idr, with_idr_columns
 from bundler.economics.estimation import PlanEconomics
 from bundler.outputs.files import run_envelope, write_layers
+from bundler.outputs.gaps import bound_meaning
+from bundler.outputs.interop.qgis_styles import write_plan_styles
+from bundler.outputs.interop.workbook import write_plan_workbook
 from bundler.outputs.report import write_report
 from bundler.planning.planner import Plan
 from solvers.base import absolute_gap
@@ -36,6 +42,7 @@ PACKAGES = (
     "pyproj",
     "numpy",
     "scipy",
+    "openpyxl",
 )
 
 
@@ -141,27 +148,44 @@ def write_plan(
     Notes
     -----
     Files: ``plan.gpkg`` (layers ``units`` and ``bundles``, the latter with
-    ``start_year`` and ``priority_rank``), ``bundles.csv``, ``estimates.csv``,
-    ``yearly.csv``, ``priority.csv``, ``benefit_sharing.csv``, ``run.json``,
-    ``report.html`` and ``map.png``.
+    ``start_year`` and ``priority_rank``; each with its default QGIS style),
+    ``bundles.csv``, ``estimates.csv``, ``yearly.csv``, ``priority.csv``,
+    ``benefit_sharing.csv``, ``plan.xlsx``, ``run.json``, ``report.html`` and
+    ``map.png``. The bundles (layer and CSV), estimates and benefit sharing have an
+    ``<x>_idr`` column beside every ``<x>_usd`` one, at ``economics.usd_idr``.
     """
     est, priority, sharing, schedule_term = economics
+    rate = scenario.economics.usd_idr
+    summary = with_idr_columns(est.summary, rate)
+    sharing = with_idr_columns(sharing, rate)
     order = priority.set_index("bundle_id")
-    table = plan.bundles.copy()
+    table = with_idr_columns(plan.bundles, rate)
     table["start_year"] = table["bundle_id"].map(order["start_year"]).astype(str)
     table["priority_rank"] = table["bundle_id"].map(order["rank"]).astype("Int64")
 
     unit_layer = units_layer(units, plan)
-    bundle_layer = bundles_layer(units, plan.bundles)
+    bundle_layer = with_idr_columns(bundles_layer(units, plan.bundles), rate)
     bundle_layer["start_year"] = bundle_layer["bundle_id"].map(order["start_year"]).astype(str)
     bundle_layer["priority_rank"] = bundle_layer["bundle_id"].map(order["rank"]).astype("Int64")
     write_layers(folder / "plan.gpkg", {"units": unit_layer, "bundles": bundle_layer}, units)
+    # into the scratch folder's GeoPackage, so the styles move into place with it
+    write_plan_styles(
+        folder / "plan.gpkg", table["bundle_id"], units_layer="units", bundles_layer="bundles"
+    )
     csv = table.assign(unit_ids=table["unit_ids"].map(";".join))
     csv.to_csv(folder / "bundles.csv", index=False, float_format="%.4f")
-    est.summary.to_csv(folder / "estimates.csv", index=False, float_format="%.4f")
+    summary.to_csv(folder / "estimates.csv", index=False, float_format="%.4f")
     est.yearly.to_csv(folder / "yearly.csv", index=False, float_format="%.4f")
     priority.to_csv(folder / "priority.csv", index=False, float_format="%.2f")
     sharing.to_csv(folder / "benefit_sharing.csv", index=False, float_format="%.2f")
+    write_plan_workbook(
+        folder / "plan.xlsx",
+        bundles=table,
+        priority=priority,
+        estimates=summary,
+        sharing=sharing,
+        units=unit_layer,
+    )
     own = {
         "inputs": {k: input_record(v) for k, v in inputs.items()},
         "scenario": to_dict(scenario),
@@ -172,6 +196,7 @@ def write_plan(
         "bound": plan.bound,
         "gap": plan.gap,
         "abs_gap": absolute_gap(plan.objective, plan.bound),
+        "bound_refers_to": bound_meaning(plan.objective_name),
         "runtime_s": round(plan.runtime_s, 3),
         "max_cost_per_tco2e": plan.max_cost_per_tco2e,
         "n_units": len(units),
@@ -219,6 +244,8 @@ def write_plan(
     report_facts.update(
         scenario=scenario.name,
         carbon_price_usd=scenario.economics.carbon_price_usd,
+        carbon_price_idr=usd_to_idr(scenario.economics.carbon_price_usd, rate),
+        usd_idr=rate,
         inputs=run["inputs"],
         **{k: v for k, v in run_facts.items() if v is not None},
     )
@@ -228,11 +255,12 @@ def write_plan(
         bundle_layer,
         {
             "Five-year priority list": priority,
-            "Bundles": est.summary,
+            "Bundles": summary,
             "Benefit sharing": sharing,
         },
         yearly_credits,
         report_facts,
+        sharing=sharing,
     )
     return run
 

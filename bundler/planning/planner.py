@@ -34,10 +34,12 @@ from bundler.planning.problem_builder import (
 from bundler.planning.settings_check import check_settings
 from bundler.planning.verify import verify_plan
 from solvers.api import HEURISTIC, solve_bundling
-from solvers.base import SolveParams, Termination, relative_gap
+from solvers.base import SolveParams, Termination, absolute_gap, relative_gap
 
 # seconds the heuristic gets for each component left once the time limit is spent
 SPENT_BUDGET_S = 0.1
+# a group still open is solved again only when at least this many seconds are left
+MIN_REVISIT_S = 1.0
 
 
 @dataclass
@@ -147,7 +149,7 @@ def plan_bundles(
     # smallest first: they finish early and pass their unused time on to the large ones
     order = sorted(range(len(pset.problems)), key=lambda k: (pset.problems[k].n, k))
     for rank, k in enumerate(order):
-        problem, members = pset.problems[k], pset.members[k]
+        problem = pset.problems[k]
         remaining_units = sum(pset.problems[q].n for q in order[rank:])
         left = params.time_limit - (time.perf_counter() - t0)
         if left > 0:
@@ -175,11 +177,13 @@ def plan_bundles(
                 f"({res.message or res.termination.value}); try a longer --time-limit "
                 "or --solver heuristic"
             )
-        for b in res.bundles:
-            chosen.append([int(members[j]) for j in b])
         done += problem.n
         if progress:
             progress(done, n_total)
+    if solver != HEURISTIC:
+        _revisit(pset.problems, order, results, solver, params, scenario, t0)
+    for k, (_, res) in zip(order, results, strict=True):
+        chosen.extend([int(pset.members[k][j]) for j in b] for b in res.bundles)
 
     ids = units["unit_id"].astype(str).to_numpy()
     bundle_units = sorted(chosen, key=lambda b: min(b))
@@ -233,9 +237,15 @@ def plan_totals(bundles: pd.DataFrame) -> dict:
 
 
 def _solve_component(problem, solver, params, budget, scenario):
-    """Heuristic warm start, then the exact MIP when the component is small enough."""
+    """Heuristic warm start, then the MIP backend's certified solve (any size).
+
+    Above ``bundling.exact_max_units`` a max-p component stays with the heuristic (its
+    area bound is the proof); npv and credits components get column generation with
+    a Lagrangian bound, and the compact rooted MIP only up to that size.
+    """
     p = dataclasses.replace(params, time_limit=budget)
-    if solver == HEURISTIC or problem.n > scenario.bundling.exact_max_units:
+    large = problem.n > scenario.bundling.exact_max_units
+    if solver == HEURISTIC or (large and problem.objective == "max-p"):
         return solve_bundling(problem, HEURISTIC, p)
     warm = solve_bundling(
         problem,
@@ -253,6 +263,61 @@ def _solve_component(problem, solver, params, budget, scenario):
         dataclasses.replace(p, time_limit=rest),
         warm_start=ws,
         max_rounds=scenario.bundling.max_cut_rounds,
+        compact_max_units=scenario.bundling.exact_max_units,
+    )
+
+
+def _revisit(problems, order, results, solver, params, scenario, t0) -> None:
+    """Give the time that finished groups left over to the groups still open.
+
+    Groups solved within their share of the time limit leave the rest of it unused;
+    the groups whose gap is still open get it, largest absolute gap first, each
+    restarting from its own plan. A group's result is replaced only by one with an
+    objective at least as good; the smaller of the two bounds is kept (both are valid).
+    """
+    open_groups = [
+        (gap, rank)
+        for rank, (_, res) in enumerate(results)
+        if res.termination == Termination.FEASIBLE
+        and res.solver != HEURISTIC
+        and (gap := absolute_gap(res.objective, res.bound)) is not None
+        and gap > 0
+    ]
+    total = sum(g for g, _ in open_groups)
+    for gap, rank in sorted(open_groups, reverse=True):
+        left = params.time_limit - (time.perf_counter() - t0)
+        if left < MIN_REVISIT_S or total <= 0:
+            break
+        budget = max(MIN_REVISIT_S, left * gap / total)
+        total -= gap
+        problem, old = problems[order[rank]], results[rank][1]
+        new = solve_bundling(
+            problem,
+            solver,
+            dataclasses.replace(params, time_limit=min(budget, left)),
+            warm_start=[list(b) for b in old.bundles] or None,
+            max_rounds=scenario.bundling.max_cut_rounds,
+            compact_max_units=scenario.bundling.exact_max_units,
+        )
+        results[rank] = (problem.n, _better_of(old, new, params.rel_gap))
+
+
+def _better_of(old, new, rel_gap: float):
+    """The better plan of two solves of one group, with the tighter of their bounds."""
+    if new.objective is None or new.termination not in (Termination.OPTIMAL, Termination.FEASIBLE):
+        return old
+    best = new if new.objective >= (old.objective or 0.0) - 1e-9 else old
+    bounds = [b for b in (old.bound, new.bound) if b is not None]
+    bound = max(min(bounds), best.objective) if bounds else None
+    gap = relative_gap(best.objective, bound)
+    term = Termination.OPTIMAL if gap is not None and gap <= rel_gap else Termination.FEASIBLE
+    return dataclasses.replace(
+        best,
+        termination=term,
+        bound=bound,
+        gap=gap,
+        runtime_s=old.runtime_s + new.runtime_s,
+        iterations=old.iterations + new.iterations,
     )
 
 

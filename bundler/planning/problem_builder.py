@@ -41,7 +41,7 @@ REASON_UNDECIDED_TIME = (
 REASON_UNDECIDED_HEURISTIC = (
     "undecided: its group was planned by the fast heuristic alone, which proves nothing; an "
     "exact solver (--solver highs) with more time (--time-limit) can tell whether a bundle with "
-    "it pays off (groups above bundling.exact_max_units units always use the heuristic)"
+    "it pays off"
 )
 REASON_NOT_CHOSEN_MAXP = "left out of the max-p partition"
 

@@ -26,6 +26,9 @@ from solvers.heuristic.common import CHECK_TOL, EPS, components, reach
 from solvers.problem import BundlingProblem
 
 _PHASES = (("descent",), ("tabu",))
+# stagnation rule: an improvement phase ends after this many seconds without a new
+# region, so that the time limit is a ceiling rather than the time every run takes
+STAGNATION_S = 4.0
 
 
 def shape_problems(p: BundlingProblem) -> list[str]:
@@ -380,12 +383,17 @@ class _Partition:
         """Add regions one at a time: open one at a unit, repair the deficit or undo.
 
         Returns the number of attempts. Stops when every region has been the site of
-        a failed attempt since its neighbourhood last changed, or at ``target``.
+        a failed attempt since its neighbourhood last changed, at ``target``, or
+        after :data:`STAGNATION_S` seconds without a new region (the time limit is a
+        ceiling, not a target).
         """
         tabu: set[int] = set()
         attempts = 0
         repairs = [{"descent": self._descent, "tabu": self._tabu_search}[m] for m in methods]
+        last_gain = time.perf_counter()
         while time.perf_counter() < deadline and len(self.units) < target:
+            if time.perf_counter() - last_gain > STAGNATION_S:
+                break
             surplus = [self.rarea[r] - self.rthr[r] for r in range(len(self.units))]
             # open the new region where surplus area is densest
             site, site_sc = -1, -math.inf
@@ -419,6 +427,7 @@ class _Partition:
                 self._drop_last_region()
                 self._add(seed, site)
             if ok:
+                last_gain = time.perf_counter()
                 for r in list(touched):
                     tabu.discard(r)
                     tabu.difference_update(self.radj[r])

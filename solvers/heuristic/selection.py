@@ -52,6 +52,42 @@ def selection_bound(p: BundlingProblem, nbrs) -> float:
     return units + float(p.bundle_value) * count
 
 
+def grow_bundles(problem: BundlingProblem, nbrs, rng, deadline: float, roots=None, variants=None):
+    """Feasible bundles grown from ``roots`` by the selection's scorings (column generation).
+
+    Parameters
+    ----------
+    problem : BundlingProblem
+        Its ``value`` ranks units during growth: pass reduced values (value minus
+        price) to grow bundles that pay at those prices; ``slack`` and the limits
+        keep every bundle feasible.
+    nbrs : list of list of int
+        Adjacency lists.
+    rng : numpy.random.Generator
+    deadline : float
+        ``time.perf_counter()`` value at which to stop.
+    roots : sequence of int, optional
+        Roots to grow from, most promising first; default every root.
+    variants : sequence of (float, float), optional
+        ``(area weight, look-ahead weight)`` scorings; default the selection's three.
+
+    Returns
+    -------
+    list of tuple of int
+        Distinct feasible bundles, each sorted.
+    """
+    sel = _Selector(problem, nbrs, rng)
+    pool: dict[tuple[int, ...], None] = {}
+    roots = sel.roots if roots is None else [r for r in roots if r in sel.roots_set]
+    for lam, gamma in variants or sel.VARIANTS:
+        for r in roots:
+            if time.perf_counter() > deadline:
+                break
+            for b in sel.grow(r, lam, gamma):
+                pool.setdefault(tuple(sorted(b)), None)
+    return [b for b in pool if sel.feasible(b)]
+
+
 def solve_selection(problem, nbrs, rng, t0, deadline, warm_start):
     bound = selection_bound(problem, nbrs)
     if problem.n == 0:

@@ -777,5 +777,3 @@ def _with_time(params: SolveParams, seconds: float) -> SolveParams:
         seed=params.seed,
         verbose=params.verbose,
     )
-
-

@@ -1,0 +1,280 @@
+r"""Column generation with a Lagrangian bound: plans and a proof for components of any size.
+
+A plan is a set packing of feasible bundles (columns). Relaxing "each unit in at most
+one bundle" with prices :math:`\pi \ge 0` (any sign for locked-in units) gives, for
+*any* prices,
+
+.. math::
+
+    \text{OPT} \le L(\pi) = \sum_j \pi_j + \sum_r \max\bigl(0, U_r(\pi)\bigr),
+
+where :math:`U_r(\pi)` bounds the best reduced value :math:`b + \sum_{j\in S}(v_j -
+\pi_j)` of a feasible bundle ``S`` rooted at ``r``. Why: map every bundle of a plan to
+the valid root with the smallest minimum area (bundles are disjoint, so the roots
+differ); the plan's value is its bundles' reduced values plus the prices of the
+covered units, at most :math:`U_r` each and :math:`\pi_j` each. A bound is therefore
+valid whatever prices produced it; good prices make it tight, and at the prices of
+the full set-packing LP (the Dantzig-Wolfe bound) it equals that LP's value, which
+pays every bundle's fixed cost in whole, unlike the compact model's relaxation.
+
+The loop (:func:`solve_colgen`):
+
+1. the pool starts with the warm start and bundles grown at zero prices;
+2. the master LP over the pool (:mod:`solvers.colgen.master`) gives prices;
+3. :func:`~solvers.colgen.root_bounds.relaxed_root_bounds` bounds every root at
+   those prices, giving :math:`L(\pi)`; only roots with a positive bound can hold a
+   column worth adding, and the heuristic grows bundles from them at reduced values;
+4. when it finds none, the exact single-root MIP
+   (:func:`~solvers.colgen.root_bounds.exact_root_bound`) either finds a column or
+   replaces the root's bound by a tighter one;
+5. now and then, and at the end, the integer master over the pool (with the chosen
+   MIP backend) gives a plan.
+
+It stops when the best plan is within ``params.rel_gap`` of the smallest
+:math:`L(\pi)` seen, when no column is left to add (the LP bound is then proven) and
+the integer master has had its turn, or when time runs out.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from solvers.backend import MipBackend
+from solvers.base import SolveParams, Termination, relative_gap
+from solvers.colgen.lagrangian import lagrangian_value, search_prices
+from solvers.colgen.master import ColumnPool, solve_master_ip, solve_master_lp
+from solvers.colgen.root_bounds import RootSets, exact_root_bound, relaxed_root_bounds
+from solvers.heuristic.common import neighbours
+from solvers.heuristic.selection import grow_bundles
+from solvers.mip.rooted import reduce_candidates
+from solvers.problem import BundlingProblem, BundlingResult, canonical_bundles
+
+# share of the time limit kept for the last integer master
+FINAL_IP_SHARE = 0.15
+# the integer master runs every this many pricing rounds
+IP_EVERY = 6
+# seconds at most for one root's exact bound
+EXACT_ROOT_S = 2.0
+# re-solve the master LP after this many new columns from exact pricing
+EXACT_BATCH = 8
+# weight of the best-bound prices in the pricing point (Wentges smoothing)
+SMOOTHING = 0.5
+# the heuristic grows bundles from at most this many roots per round, best bound first
+MAX_PRICED_ROOTS = 400
+
+
+@dataclass
+class _State:
+    """The incumbent, the bound and the bookkeeping of one run."""
+
+    problem: BundlingProblem
+    best: list[tuple[int, ...]] = field(default_factory=list)
+    best_obj: float | None = None
+    bound: float = math.inf
+    rounds: int = 0
+    exact_roots: int = 0
+
+    def offer(self, bundles: Sequence[Sequence[int]]) -> None:
+        plan = [tuple(sorted(map(int, b))) for b in bundles]
+        covered = {j for b in plan for j in b}
+        if not set(np.flatnonzero(self.problem.must_cover).tolist()) <= covered:
+            return
+        obj = float(sum(self.problem.bundle_objective(b) for b in plan))
+        if self.best_obj is None or obj > self.best_obj + 1e-9:
+            self.best, self.best_obj = plan, obj
+
+    def closed(self, rel_gap: float) -> bool:
+        gap = relative_gap(self.best_obj, self.bound)
+        return gap is not None and gap <= rel_gap
+
+
+def solve_colgen(
+    problem: BundlingProblem,
+    backend: MipBackend,
+    params: SolveParams,
+    warm_start: Sequence[Sequence[int]] | None = None,
+) -> BundlingResult:
+    """Solve a bundling problem by column generation, with a proven bound (module docstring).
+
+    Parameters
+    ----------
+    problem : BundlingProblem
+    backend : MipBackend
+        Solves the integer master.
+    params : SolveParams
+        ``time_limit`` is a ceiling: the run stops as soon as ``rel_gap`` is proven.
+    warm_start : sequence of bundles, optional
+        Feasible bundles (the heuristic's plan); they join the pool and are the
+        plan to beat.
+
+    Returns
+    -------
+    BundlingResult
+        ``OPTIMAL`` when the plan is within ``params.rel_gap`` of the bound.
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + params.time_limit
+    name = getattr(backend, "NAME", "mip")
+    p = problem
+    graph = p.graph()
+    valid = reduce_candidates(p, graph)
+    state = _State(p)
+
+    def done(term: Termination, message: str) -> BundlingResult:
+        bound = None if not math.isfinite(state.bound) else state.bound
+        if bound is not None and state.best_obj is not None and bound < state.best_obj:
+            bound = state.best_obj  # float noise: a feasible plan is never above the bound
+        return BundlingResult(
+            term,
+            state.best_obj,
+            bound,
+            relative_gap(state.best_obj, bound),
+            time.perf_counter() - t0,
+            bundles=canonical_bundles(state.best),
+            solver=name,
+            message=message,
+            iterations=state.rounds,
+        )
+
+    covered = {j for c in valid.values() for j in c}
+    lonely = [int(j) for j in np.flatnonzero(p.must_cover) if int(j) not in covered]
+    if lonely:
+        state.bound = -math.inf
+        return done(
+            Termination.INFEASIBLE, f"locked-in unit {p.unit_ids[lonely[0]]} fits in no bundle"
+        )
+    if not valid:
+        state.best_obj, state.bound = 0.0, 0.0
+        return done(Termination.OPTIMAL, "no feasible bundle exists")
+    if not p.must_cover.any():
+        state.best_obj = 0.0  # bundling nothing is a plan
+    nbrs = neighbours(p.n, p.edges)
+    rng = np.random.default_rng(params.seed)
+    sets = RootSets.from_valid(valid)
+    pool = ColumnPool(p)
+    g = graph
+    for b in warm_start or ():
+        if not p.bundle_violations(b, g):
+            pool.add(b)
+    if warm_start:
+        state.offer([b for b in warm_start if not p.bundle_violations(b, g)])
+    final_ip = max(0.2, FINAL_IP_SHARE * params.time_limit)
+    cg_end = deadline - final_ip
+
+    def price(prices: np.ndarray, until: float) -> tuple[int, np.ndarray]:
+        """Add bundles that pay at ``prices``; also returns each root's relaxed bound."""
+        ub = relaxed_root_bounds(p, sets, prices)
+        tol = 1e-6 * max(1.0, abs(state.best_obj or 0.0))
+        order = np.argsort(-ub, kind="stable")
+        roots = [int(sets.roots[k]) for k in order if ub[k] > tol]
+        if not roots:
+            return 0, ub
+        reduced = replace(p, value=np.asarray(p.value, float) - prices)
+        added = 0
+        for b in grow_bundles(reduced, nbrs, rng, until, roots=roots[:MAX_PRICED_ROOTS]):
+            if reduced.bundle_objective(b) > tol and pool.add(b):
+                added += 1
+        return added, ub
+
+    # the first columns: bundles that pay at zero prices
+    price(np.zeros(p.n), t0 + 0.1 * (cg_end - t0))
+    # prices that make the relaxed bound small, and the bundles that pay at them
+    search = search_prices(p, sets, state.best_obj or 0.0, t0 + 0.3 * (cg_end - t0))
+    state.bound = min(state.bound, search.bound)
+    center, center_value = search.prices, search.bound
+    price(center, t0 + 0.4 * (cg_end - t0))
+    message = ""
+    converged = False
+    alpha = SMOOTHING
+    while time.perf_counter() < cg_end and not state.closed(params.rel_gap):
+        state.rounds += 1
+        lp = solve_master_lp(pool, cg_end - time.perf_counter()) if len(pool) else None
+        if lp is None and len(pool):
+            message = "the pool cannot cover every locked-in unit yet"
+            break
+        if lp is not None and np.all(np.minimum(lp.x, 1.0 - lp.x) < 1e-7):
+            state.offer([pool.bundles[k] for k in np.flatnonzero(lp.x > 0.5)])
+        # price at a point between the best-bound prices and the LP's: the LP's
+        # duals jump between rounds, the smoothed point converges steadily (an empty
+        # pool's LP has every price 0)
+        lp_prices = lp.prices if lp is not None else np.zeros(p.n)
+        prices = alpha * center + (1.0 - alpha) * lp_prices
+        added, ub = price(prices, cg_end)
+        value = lagrangian_value(prices, ub)
+        if not added:
+            added, value, complete = _exact_pricing(p, nbrs, sets, prices, ub, pool, state, cg_end)
+            if not added:
+                if complete and alpha == 0.0:
+                    converged = True
+                    state.bound = min(state.bound, value)
+                    break
+                # no column at the smoothed point: price at the LP's own duals next
+                alpha = 0.0 if complete else alpha
+        state.bound = min(state.bound, value)
+        if value < center_value:
+            center, center_value = prices, value
+        if state.rounds % IP_EVERY == 0:
+            _integer_master(pool, backend, params, state, min(cg_end, time.perf_counter() + 2.0))
+    if not state.closed(params.rel_gap):
+        _integer_master(pool, backend, params, state, deadline)
+    term = Termination.OPTIMAL if state.closed(params.rel_gap) else Termination.FEASIBLE
+    if state.best_obj is None:
+        return done(Termination.NO_SOLUTION, "no plan covers every locked-in unit")
+    notes = [f"{len(pool)} columns, {state.rounds} pricing rounds"]
+    if state.exact_roots:
+        notes.append(f"{state.exact_roots} exact root bounds")
+    if converged:
+        notes.append("no column left to add: the bound is the set-packing LP's")
+    elif term != Termination.OPTIMAL and time.perf_counter() >= cg_end:
+        notes.append("time limit reached")
+    if message:
+        notes.append(message)
+    return done(term, "; ".join(notes))
+
+
+def _exact_pricing(p, nbrs, sets, prices, ub, pool, state, until) -> tuple[int, float, bool]:
+    """Exact single-root pricing on the roots with a positive relaxed bound, best first.
+
+    Returns the columns added, :math:`L(\\pi)` with every exactly bounded root's bound
+    replaced (valid at these prices even when the pass stops early), and whether every
+    root is now proven to hold no column worth adding.
+    """
+    ub = ub.copy()
+    tol = 1e-6 * max(1.0, abs(state.best_obj or 0.0))
+    added = 0
+    for k in np.argsort(-ub, kind="stable"):
+        if ub[k] <= tol or time.perf_counter() >= until:
+            break
+        left = until - time.perf_counter()
+        res = exact_root_bound(
+            p, nbrs, int(sets.roots[k]), sets.candidates[k], prices, min(EXACT_ROOT_S, left)
+        )
+        state.exact_roots += 1
+        ub[k] = min(ub[k], res.bound)
+        if res.bundle is not None:
+            reduced = p.bundle_objective(res.bundle) - float(prices[list(res.bundle)].sum())
+            if reduced > tol and not p.bundle_violations(res.bundle) and pool.add(res.bundle):
+                added += 1
+                if added >= EXACT_BATCH:
+                    break
+    complete = bool(np.all(ub <= tol))
+    return added, lagrangian_value(prices, ub), complete
+
+
+def _integer_master(pool, backend, params, state, until) -> None:
+    left = until - time.perf_counter()
+    if left <= 0.05 or not len(pool):
+        return
+    chosen = solve_master_ip(
+        pool,
+        backend,
+        replace(params, time_limit=left),
+        incumbent=state.best if state.best else None,
+    )
+    if chosen is not None:
+        state.offer(chosen)

@@ -1,0 +1,114 @@
+"""Column generation and its Lagrangian bound: known answers and validity by brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from solvers.base import SolveParams, Termination
+from solvers.colgen import solve_colgen
+from solvers.colgen.root_bounds import RootSets, exact_root_bound, relaxed_root_bounds
+from solvers.heuristic.common import neighbours
+from solvers.mip.rooted import RootedModel, lp_cut_rounds, reduce_candidates
+from solvers.registry import available_backends, get_backend
+from tests.bundling_cases import path, problem
+from tests.test_rooted_mip import best_plan, feasible_bundles, random_problem
+
+MIP = [b.name for b in available_backends() if b.kind == "mip"]
+
+
+def bridge_instance():
+    """Path A-B-C-D of 100 ha units, values 5, -10, 5, 5, fixed cost 1, minimum 200 ha.
+
+    Feasible bundles (two units at least; the cost test is NPV >= 0): {C, D} = -1 + 10
+    = 9 and {A, B, C, D} = -1 + 5 - 10 + 5 + 5 = 4 ({A, B}, {B, C}, {A, B, C} and
+    {B, C, D} have negative NPV). They overlap, so the optimum is 9.
+
+    The compact LP with every separator cut is 10: root A opens fully with B, C and D
+    at 1/3 each (area 100 + 3 * 100/3 = 200, value -1 + 5 + (5 + 5 - 10)/3 = 4) while
+    root C keeps {C, D} at 2/3 (value 6): it pays the bridge B only in part.
+
+    The set-packing bound over whole bundles is 9: the price 9 on C (or shared by C
+    and D) leaves {A, B, C, D} with reduced value 4 - 9 < 0, and 9 + 0 = 9.
+    """
+    return problem(path(4), [100] * 4, [5, -10, 5, 5], fixed=1, min_area=200)
+
+
+def test_compact_lp_is_loose_where_the_set_packing_bound_is_exact():
+    p = bridge_instance()
+    _, compact = lp_cut_rounds(RootedModel(p), time_limit=10)
+    assert compact == pytest.approx(10.0, abs=1e-6)
+    res = solve_colgen(p, get_backend("highs"), SolveParams(time_limit=10, rel_gap=0.0))
+    assert res.termination == Termination.OPTIMAL
+    assert res.objective == pytest.approx(9.0)
+    assert res.bundles == ((2, 3),)
+    assert res.bound == pytest.approx(9.0, abs=1e-5)
+
+
+def test_a_group_with_no_paying_bundle_is_proven_empty():
+    # the bridge instance with C and D worth 4 each: {C, D} = -1 + 8 = 7 still pays, so
+    # take the fixed cost to 20: {C, D} = -12 and {A, B, C, D} = -16, nothing pays,
+    # and every root's exact bound proves it (optimum 0, bound 0)
+    p = problem(path(4), [100] * 4, [5, -10, 4, 4], fixed=20, min_area=200)
+    res = solve_colgen(p, get_backend("highs"), SolveParams(time_limit=10))
+    assert res.termination == Termination.OPTIMAL
+    assert res.objective == 0.0 and res.bundles == ()
+    assert res.bound == pytest.approx(0.0, abs=1e-6)
+
+
+def _best_reduced(p, bundles, prices):
+    """Best reduced value of a feasible bundle per root, by enumeration."""
+    best: dict[int, float] = {}
+    for b in bundles:
+        arr = np.array(b)
+        value = p.bundle_objective(b) - float(prices[arr].sum())
+        for r in b:
+            if p.may_root(r, arr) and p.area_min_ha[arr].sum() >= p.min_area_ha[r] - 1e-6:
+                best[r] = max(best.get(r, -np.inf), value)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_root_bounds_never_cut_off_a_bundle(seed):
+    """Relaxed, path and exact root bounds are at least the best bundle of each root."""
+    p = random_problem(seed)
+    bundles = feasible_bundles(p)
+    sets = RootSets.from_valid(reduce_candidates(p, p.graph()))
+    rng = np.random.default_rng(seed)
+    nbrs = neighbours(p.n, p.edges)
+    for _ in range(4):
+        prices = np.round(rng.uniform(0, 20, p.n), 2)
+        best = _best_reduced(p, bundles, prices)
+        relaxed = relaxed_root_bounds(p, sets, prices)
+        for k, r in enumerate(sets.roots):
+            exact = exact_root_bound(p, nbrs, int(r), sets.candidates[k], prices, 5.0)
+            want = best.get(int(r), -np.inf)
+            assert relaxed[k] >= want - 1e-6, (r, relaxed[k], want)
+            assert exact.bound >= want - 1e-6, (r, exact.bound, want)
+            if exact.proven and want > 1e-6:
+                assert exact.bundle is not None
+                value = p.bundle_objective(exact.bundle) - prices[list(exact.bundle)].sum()
+                assert value == pytest.approx(want, abs=1e-6)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), rows=st.integers(2, 3), cols=st.integers(2, 4))
+def test_bound_is_never_below_the_enumerated_optimum(seed, rows, cols):
+    p = random_problem(seed, rows, cols)
+    optimum = best_plan(p, feasible_bundles(p))
+    res = solve_colgen(p, get_backend("highs"), SolveParams(time_limit=5, seed=seed))
+    assert res.bound is not None and res.bound >= optimum - 1e-6
+    assert res.objective is not None and res.objective <= optimum + 1e-6
+    g = p.graph()
+    assert all(not p.bundle_violations(b, g) for b in res.bundles)
+    if res.termination == Termination.OPTIMAL:
+        assert res.objective >= optimum - 1e-4 * max(1.0, abs(optimum))
+
+
+@pytest.mark.parametrize("backend", MIP)
+def test_every_backend_solves_the_integer_master(backend):
+    res = solve_colgen(bridge_instance(), get_backend(backend), SolveParams(time_limit=10))
+    assert res.objective == pytest.approx(9.0)
+    assert res.bound >= 9.0 - 1e-6
