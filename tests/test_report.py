@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
+from bundler.outputs.national import _with_national_rank
 from bundler.outputs.report import charts, static_map, write_report
 from bundler.outputs.report import page as report_page
 from bundler.outputs.report.map_data import DETAIL, map_data
@@ -194,6 +195,27 @@ def test_bundle_panel_shows_ranks_and_benefit_shares(written):
         ["unit", "50,001", "50.0%"],  # the units' rows together
     ]
     assert data["bundles"]["shares"][data["bundles"]["id"].index("B10")] == []
+
+
+def test_national_report_ranks_bundles_in_the_national_list():
+    # each province's plan.gpkg ranks its own bundles; the national map shows both ranks
+    bundles = gpd.GeoDataFrame(
+        {"bundle_id": ["11-B001", "11-B002", "12-B001"], "priority_rank": [1, 2, 1]},
+        geometry=[Point(X0, Y0).buffer(500)] * 3,
+        crs=UTM,
+    )
+    priority = pd.DataFrame({"rank": [1, 2, 3], "bundle_id": ["12-B001", "11-B001", "11-B002"]})
+    ranked = _with_national_rank(bundles, priority)
+    assert list(ranked["priority_rank"]) == [2, 3, 1]
+    assert list(ranked["province_rank"]) == [1, 2, 1]
+    data = map_data(
+        ranked.assign(unit_id=ranked["bundle_id"], reason=""),
+        ranked,
+        bundle_colors(ranked["bundle_id"]),
+        static_map.map_frame(ranked, ranked),
+    )
+    assert data["bundles"]["fields"] == ["priority_rank", "province_rank"]
+    assert data["bundles"]["fig"] == [["2", "1"], ["3", "2"], ["1", "1"]]
 
 
 def test_unit_scores_and_excluded_units_go_to_the_map(written):
@@ -464,7 +486,7 @@ def test_html_stays_small_for_3000_detailed_units(tmp_path):
     # simplified to a 16,000th of the extent (about 10 m): a circle of 400 to 1,500 m keeps
     # a few dozen of its 129 vertices (median 32), and stays round
     vertices = [len(re.findall(r"-?\d+", d)) // 2 for d in data["units"]["d"]]
-    assert 16 <= min(vertices) and np.median(vertices) < 48
+    assert min(vertices) >= 16 and np.median(vertices) < 48
     # 808 kB; the static SVG map alone took 1.0 MB, drawn four times coarser
     assert len(html_text) < 900_000
     assert png_size(tmp_path / "map.png")[0] == 1600
