@@ -131,6 +131,7 @@ def save_report_screenshot(
         open_report(driver, page)
         if select:
             find(driver, select)
+            driver.execute_script("document.activeElement.blur()")  # no caret in the picture
         # one frame for the zoom and the panel, then the figure as it is on screen
         driver.execute_script("return new Promise(r => requestAnimationFrame(() => r()))")
         figure = driver.find_element(By.CSS_SELECTOR, "figure.mapfig")

@@ -178,6 +178,15 @@ def test_map_draws_every_unit_offline_without_console_messages(page, plan):
     r = view_rect(page)
     assert math.isclose(k, min(r["w"] / grid[0], r["h"] / grid[1]), rel_tol=0.02)
     assert min(tx, ty) >= -1 and tx + grid[0] * k <= r["w"] + 1
+    # the scale bar: a round length about 120 px long at this zoom
+    mpp = map_data(page)["step_m"] / k
+    nice = max(m * 10**e for e in range(9) for m in (1, 2, 5) if m * 10**e <= 120 * mpp)
+    bar = page.execute_script(
+        "return [document.querySelector('.map-scale-bar').getBoundingClientRect().width,"
+        " document.querySelector('.map-scale-label').textContent]"
+    )
+    assert bar[0] == pytest.approx(nice / mpp, abs=0.1)
+    assert bar[1] == (f"{nice // 1000:,} km" if nice >= 1000 else f"{nice} m")
     # the whole console, not only errors: the map writes nothing there
     assert browser.console_messages(page) == []
 

@@ -122,7 +122,11 @@
     ty = (vh - H * k) / 2;
     schedule();
   }
-  function clampK(v) { return Math.max(fitK * 0.5, Math.min(fitK * 1024, v)); }
+  // every map is DETAIL (16,000) grid steps across, simplified to one step: beyond 16 px
+  // a step there is nothing more to see, and a search or a link zooms no further than
+  // 2 px a step, where the simplification stays under 2 px
+  var MAX_K = 16, FIND_K = 2;
+  function clampK(v) { return Math.max(fitK * 0.5, Math.min(MAX_K, v)); }
   function schedule() {
     if (!pending) { pending = true; requestAnimationFrame(render); }
   }
@@ -147,7 +151,7 @@
     // centred in the part of the map the panel leaves free
     var free = panel.hidden ? vw : Math.max(vw - panel.offsetWidth - 16, vw / 2);
     var w = Math.max(x1 - x0, 1), h = Math.max(y1 - y0, 1);
-    k = clampK(Math.min(free * share / w, vh * share / h));
+    k = clampK(Math.min(free * share / w, vh * share / h, FIND_K));
     tx = free / 2 - (x0 + w / 2) * k;
     ty = vh / 2 - (y0 + h / 2) * k;
     schedule();
@@ -182,9 +186,14 @@
     var len = [5, 2, 1].map(function (m) { return m * p; })
       .filter(function (v) { return v <= target; })[0];
     scaleBar.style.width = (len / mpp).toFixed(1) + "px";
-    scaleLabel.textContent = len >= 1000 ? fmt(len / 1000, 0) + " " + T.km : fmt(len, 0) + " " + T.m;
+    scaleLabel.textContent = len >= 1000 ? fmt(len / 1000, 0) + " " + T.km
+      : fmt(len, len < 1 ? 2 : 0) + " " + T.m;
   }
 
+  // a text of MAP_TEXT with {name} replaced (a function, so "$&" in an id stays as it is)
+  function fillIn(text, name, value) {
+    return text.replace("{" + name + "}", function () { return value; });
+  }
   function fmt(v, digits) {
     return v.toLocaleString(T.locale, {
       minimumFractionDigits: digits, maximumFractionDigits: digits
@@ -275,14 +284,14 @@
     root.removeAttribute("data-selected");
   }
 
-  function bundleBox(b) {
-    var box = bundles.box[b];
-    return box || [0, 0, W, H];
+  function zoomToBundle(b) {
+    var box = bundles.box[b] || [0, 0, W, H];
+    zoomToBox(box[0], box[1], box[2], box[3], 0.8);
   }
   function selectBundle(b, zoom) {
     var id = bundles.id[b];
     highlight(bundles.d[b] || bundles.members[b].map(function (i) { return units.d[i]; }).join(""));
-    openPanel(T.bundle + " " + id, "bundle", id);
+    openPanel(fillIn(T.bundle_title, "id", id), "bundle", id);
     var rows = [];
     bundles.fields.forEach(function (f, j) {
       var v = bundles.fig[b][j];
@@ -315,14 +324,8 @@
         a.className = "to-table";
       });
     }
-    panelBody.appendChild(button(T.zoom_to, function () {
-      var box = bundleBox(b);
-      zoomToBox(box[0], box[1], box[2], box[3], 0.8);
-    }));
-    if (zoom) {
-      var box = bundleBox(b);
-      zoomToBox(box[0], box[1], box[2], box[3], 0.8);
-    }
+    panelBody.appendChild(button(T.zoom_to, function () { zoomToBundle(b); }));
+    if (zoom) zoomToBundle(b);
   }
   function unitZoom(i) {
     var p = unitPath[i];
@@ -334,7 +337,7 @@
   function selectUnit(i, zoom) {
     var id = units.id[i];
     highlight(units.d[i], unitScale(i));
-    openPanel(T.unit + " " + id, "unit", id);
+    openPanel(fillIn(T.unit_title, "id", id), "unit", id);
     var rows = [];
     var b = unitBundle[i];
     if (b >= 0) {
@@ -396,12 +399,13 @@
     var text = query.value.trim();
     if (!text) return;
     var hit = lookup(text);
-    message.textContent = hit ? "" : T.not_found.replace("{q}", text);
+    message.textContent = hit ? "" : fillIn(T.not_found, "q", text);
     if (hit) show(hit[0], hit[1], true);
   });
 
   // ------------------------------------------------------------ mouse, touch, keyboard
   view.addEventListener("wheel", function (e) {
+    if (panel.contains(e.target)) return;  // the panel scrolls its own text
     e.preventDefault();
     var r = view.getBoundingClientRect();
     var dy = e.deltaY * (e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? vh : 1);
