@@ -12,6 +12,7 @@ For before/after tables across commits: build and save an instance with this tre
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import pickle
 import resource
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.load:
         with open(args.load, "rb") as f:
             units, graph, scen = pickle.load(f)
+        _fill_new_sections(scen)
     else:
         from benchmarks.instances import build_instance
 
@@ -65,6 +67,14 @@ def main(argv: list[str] | None = None) -> dict:
     }
     print(json.dumps(row))
     return row
+
+
+def _fill_new_sections(scen) -> None:
+    """Give a scenario pickled by another commit the sections this one added (defaults)."""
+    fresh = type(scen)()
+    for f in dataclasses.fields(scen):
+        if f.name not in scen.__dict__:
+            object.__setattr__(scen, f.name, getattr(fresh, f.name))
 
 
 if __name__ == "__main__":

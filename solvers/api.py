@@ -17,8 +17,14 @@ from solvers.registry import get_backend
 
 HEURISTIC = "heuristic"
 MAXP = "max-p"
-# share of the time the rooted MIP gets before column generation (small problems)
-ROOTED_SHARE = 0.6
+# share of the time the rooted MIP gets before column generation (small problems):
+# on groups of up to ~110 units its branch-and-cut bound beat the set-packing LP's
+# (benchmarks/README.md), so column generation only gets what is left
+ROOTED_SHARE = 0.8
+# above this many (root, candidate) pairs the compact model's LP alone outlasts a
+# typical time limit (a 300-cell Voronoi group with a 30 km radius has 58,654 and
+# solved no LP in 10 s), so such groups get column generation only
+COMPACT_MAX_PAIRS = 50_000
 
 
 def solve_bundling(
@@ -32,7 +38,8 @@ def solve_bundling(
     """Solve one bundling problem.
 
     With a MIP backend, ``npv`` and ``credits`` problems of at most
-    ``compact_max_units`` units first get the compact rooted MIP
+    ``compact_max_units`` units (and at most :data:`COMPACT_MAX_PAIRS` root-candidate
+    pairs) first get the compact rooted MIP
     (:func:`solvers.mip.rooted.solve_rooted`); when it leaves a gap, column
     generation with a Lagrangian bound (:func:`solvers.colgen.solve_colgen`) gets the
     rest of the time, warm-started with its plan, and the smaller of the two bounds is
@@ -81,10 +88,19 @@ def solve_bundling(
         )
 
 
+def _compact_size(problem: BundlingProblem) -> int:
+    """(root, candidate) pairs of the compact model before its reductions."""
+    if problem.candidates is None:
+        return problem.n * problem.n
+    return int(sum(len(c) for c in problem.candidates))
+
+
 def _certified(problem, backend, params, warm_start, max_rounds, compact_max_units):
     """The rooted MIP first (small problems), then column generation on the time left."""
     t0 = time.perf_counter()
-    compact = compact_max_units is None or problem.n <= compact_max_units
+    compact = (compact_max_units is None or problem.n <= compact_max_units) and _compact_size(
+        problem
+    ) <= COMPACT_MAX_PAIRS
     if not compact:
         return solve_colgen(problem, backend, params, warm_start)
     rooted = solve_rooted(
