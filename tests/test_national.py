@@ -3,25 +3,35 @@
 The Dask tests use small generated layers (two or three provinces) so that each
 run takes seconds. The sweep runs on a real local cluster of two worker
 processes, as a user gets it; the failure and resume tests use an in-process
-cluster so that a province's job can be replaced by one that fails.
+cluster so that a province's job can be replaced by one that fails. One national
+run, written once for the module, serves the tests of its tables, layers, styles,
+workbook and report.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
+import sqlite3
+import xml.etree.ElementTree as ET
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import bundler.outputs.national
 from bundler.cli.commands import app
 from bundler.config.scenario import Scenario
 from bundler.errors import EXIT_OK, EXIT_PARTIAL, InputError
+from bundler.outputs.interop.qgis_styles import STYLE_TABLE
+from bundler.outputs.interop.workbook import LIST_COLUMNS, SHEETS, header
 from bundler.scale import province_job
 from bundler.scale.national import Part, merged_priority
 from bundler.scale.parts_cache import PartsCache, part_key
 from bundler.scale.sweep import grid_scenarios, parse_grid
 from bundler.synthetic.generator import generate_units, write_layer
+from tests.test_workbook import csv_text, same_value
 
 runner = CliRunner()
 PRICE = "15"
@@ -35,20 +45,48 @@ def layer(tmp_path_factory):
     return path
 
 
-@pytest.fixture
-def cluster():
+def _local_cluster():
     """An in-process Dask cluster of two single-threaded workers."""
     from distributed import LocalCluster
 
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
-    ) as c:
+    return LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0")
+
+
+@pytest.fixture
+def cluster():
+    with _local_cluster() as c:
         yield c
 
 
 def _national(layer, out, cache, *extra):
     args = ["national", str(layer), "--out", str(out), "--cache", str(cache)]
     return runner.invoke(app, [*args, "--time-limit", "5", "--carbon-price", PRICE, *extra])
+
+
+@pytest.fixture(scope="module")
+def reported() -> dict:
+    """What ``write_national`` handed to the report (filled by ``national_dir``)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def national_dir(layer, tmp_path_factory, reported):
+    """A national run of the three provinces, its report's arguments recorded."""
+    folder = tmp_path_factory.mktemp("national-run")
+    original = bundler.outputs.national.write_report
+
+    def spy(*args, **kwargs):
+        given = inspect.signature(original).bind(*args, **kwargs).arguments
+        reported.update({k: given[k] for k in ("bundles", "tables", "facts")})
+        original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch, _local_cluster() as c:
+        patch.setattr(bundler.outputs.national, "write_report", spy)
+        result = _national(
+            layer, folder / "out", folder / "cache", "--scheduler", c.scheduler_address
+        )
+    assert result.exit_code == EXIT_OK, result.output
+    return folder / "out"
 
 
 # ---- grids, keys and the national ranking (no Dask) ----
@@ -138,7 +176,6 @@ def test_national_priority_merges_by_start_year_then_value(tmp_path):
 
 
 def test_split_provinces_in_code_order_or_one_part():
-    import geopandas as gpd
     from shapely.geometry import box
 
     from bundler.scale.national import split_provinces
@@ -266,12 +303,8 @@ def test_a_finished_run_resumes_without_planning(layer, tmp_path, cluster, monke
     assert third.exit_code == EXIT_PARTIAL
 
 
-def test_national_tables_and_layers(layer, tmp_path, cluster):
-    out = tmp_path / "national"
-    result = _national(layer, out, tmp_path / "cache", "--scheduler", cluster.scheduler_address)
-    assert result.exit_code == EXIT_OK, result.output
-    import geopandas as gpd
-
+def test_national_tables_and_layers(layer, national_dir):
+    out = national_dir
     units = gpd.read_file(out / "plan.gpkg", layer="units")
     bundles = gpd.read_file(out / "plan.gpkg", layer="bundles")
     priority = pd.read_csv(out / "priority.csv")
@@ -294,6 +327,83 @@ def test_national_tables_and_layers(layer, tmp_path, cluster):
     assert by_int.loc["total", "share"] == pytest.approx(1.0)
 
 
+def test_the_national_plan_gpkg_has_a_default_style_for_both_layers(national_dir):
+    gpkg = national_dir / "plan.gpkg"
+    con = sqlite3.connect(gpkg)
+    try:
+        rows = con.execute(
+            f"SELECT f_table_name, styleQML, styleSLD, useAsDefault FROM {STYLE_TABLE}"
+        ).fetchall()
+    finally:
+        con.close()
+    assert sorted(r[0] for r in rows) == ["bundles", "units"]
+    bundles = gpd.read_file(gpkg, layer="bundles", read_geometry=False)
+    assert len(bundles) > 0
+    for _, qml, sld, default in rows:
+        assert default == 1
+        root = ET.fromstring(qml)
+        assert root.tag == "qgis"
+        values = {c.get("value") for c in root.iter("category")}
+        # every bundle of every province has its category
+        assert set(bundles["bundle_id"]) <= values
+        assert ET.fromstring(sld).tag.endswith("StyledLayerDescriptor")
+
+
+def test_the_national_report_is_given_the_rupiah_facts(national_dir, reported):
+    rate = Scenario().economics.usd_idr
+    facts = reported["facts"]
+    assert facts["report_kind"] == "national"
+    assert facts["usd_idr"] == rate
+    assert facts["carbon_price_usd"] == float(PRICE)
+    assert facts["carbon_price_idr"] == pytest.approx(float(PRICE) * rate)
+    # its bundles carry the provinces' rupiah columns
+    bundles = reported["bundles"]
+    assert len(bundles) > 0
+    for column in ("cost", "npv"):
+        pd.testing.assert_series_equal(
+            bundles[f"{column}_idr"], bundles[f"{column}_usd"] * rate, check_names=False
+        )
+
+
+# the national workbook's sheets -> the national CSV each holds, and its decimals (national.py)
+NATIONAL_SOURCES = {
+    "bundles": ("bundles.csv", 4),
+    "priority": ("priority.csv", 2),
+    "estimates": ("estimates.csv", 4),
+    "benefit sharing": ("benefit_sharing.csv", 4),
+}
+
+
+def test_the_national_workbook_holds_the_national_csvs(national_dir):
+    book = national_dir / "plan.xlsx"
+    assert "plan.xlsx" in json.loads((national_dir / "run.json").read_text())["files"]
+    assert pd.ExcelFile(book).sheet_names == list(SHEETS)
+    for sheet, (name, decimals) in NATIONAL_SOURCES.items():
+        csv = csv_text(national_dir / name)
+        kept = [c for c in csv.columns if not (sheet == "bundles" and c in LIST_COLUMNS)]
+        got = pd.read_excel(book, sheet_name=sheet)
+        assert list(got.columns) == [header(c) for c in kept], sheet
+        assert len(got) == len(csv) > 0, sheet
+        for column in kept:
+            cells = got[header(column)].tolist()
+            for i, (cell, text) in enumerate(zip(cells, csv[column], strict=True)):
+                assert same_value(cell, text, decimals), (sheet, column, i, cell, text)
+    # every unit of the country once, those of each bundle in the order of its unit_ids
+    units = pd.read_excel(book, sheet_name="units", dtype=str).fillna("")
+    layer = gpd.read_file(national_dir / "plan.gpkg", layer="units", read_geometry=False)
+    assert len(units) == len(layer) == 150
+    assert sorted(units[header("unit_id")]) == sorted(layer["unit_id"].astype(str))
+    bundles = csv_text(national_dir / "bundles.csv")
+    members = units[units[header("bundle_id")] != ""]
+    assert members[header("unit_id")].tolist() == [
+        u for ids in bundles["unit_ids"] for u in ids.split(";")
+    ]
+    assert members[header("bundle_id")].tolist() == [
+        b for b, ids in zip(bundles["bundle_id"], bundles["unit_ids"], strict=True)
+        for _ in ids.split(";")
+    ]  # fmt: skip
+
+
 def test_unreachable_scheduler_is_a_clear_error(layer, tmp_path, monkeypatch):
     from bundler.scale import dask_runner
 
@@ -311,3 +421,21 @@ def test_sweep_needs_exactly_one_source_of_scenarios(layer, tmp_path):
         app, ["sweep", str(layer), "--out", str(tmp_path / "o"), "--grid", "pric=3"]
     )
     assert result.exit_code == 2 and "did you mean 'price'" in result.output
+
+
+def test_stacked_csvs_keep_numeric_looking_ids_as_text(tmp_path):
+    # a real export may carry PS_IDs that look like numbers, with leading zeros; the
+    # state and investor rows of benefit_sharing.csv have no unit, so pandas would
+    # read the column as float and write 160501 back as 160501.0
+    from bundler.scale.national import Part, concat_csv
+
+    folder = tmp_path / "p11"
+    folder.mkdir()
+    (folder / "benefit_sharing.csv").write_text(
+        "bundle_id,unit_id,PS_ID,amount_usd\nB001,0160501,0160501,10.5\nB001,,,2.0\n"
+    )
+    part = Part("base", "11", "Aceh", 2, "k", status="computed", folder=folder)
+    table = concat_csv([part], "benefit_sharing.csv")
+    assert table["unit_id"].iloc[0] == "0160501"
+    assert table["PS_ID"].iloc[0] == "0160501"
+    assert table["amount_usd"].iloc[0] == 10.5

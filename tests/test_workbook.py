@@ -2,13 +2,17 @@
 
 One small plan is written once for the module (a generated province planned by the
 heuristic, so it is quick and has several bundles); every sheet is compared with the CSV it
-comes from, value by value.
+comes from, value by value. With ``SOURCE_DATE_EPOCH`` or ``OGR_CURRENT_DATE`` set, the
+workbook is the same file each time it is written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,12 +23,17 @@ import pytest
 
 import bundler
 from bundler.config.scenario import Scenario
+from bundler.errors import InputError
 from bundler.outputs.files import check_output_dir, output_files
+from bundler.outputs.interop.qgis_styles import DATE_VARIABLE
 from bundler.outputs.interop.workbook import (
+    EPOCH_VARIABLE,
     LIST_COLUMNS,
     SHEETS,
     header,
     number_format,
+    plan_sheets,
+    save_time,
     units_sheet,
     write_workbook,
 )
@@ -71,11 +80,11 @@ def plan_dir(tmp_path_factory) -> Path:
     return out
 
 
-def _csv(path: Path) -> pd.DataFrame:
+def csv_text(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-def _same(cell, text: str, decimals: int) -> bool:
+def same_value(cell, text: str, decimals: int) -> bool:
     """Is a workbook cell (as pandas read it) the value the CSV wrote as ``text``?"""
     if text == "":
         return cell is None or (isinstance(cell, float) and math.isnan(cell))
@@ -127,7 +136,7 @@ def test_openpyxl_opens_it_with_frozen_typed_headers_and_units(plan_dir):
 @pytest.mark.parametrize("sheet", list(SOURCES))
 def test_each_sheet_holds_its_csv_value_for_value(plan_dir, sheet):
     name, decimals = SOURCES[sheet]
-    csv = _csv(plan_dir / name)
+    csv = csv_text(plan_dir / name)
     kept = [c for c in csv.columns if not (sheet == "bundles" and c in LIST_COLUMNS)]
     got = pd.read_excel(plan_dir / "plan.xlsx", sheet_name=sheet)
     assert list(got.columns) == [header(c) for c in kept]
@@ -135,11 +144,11 @@ def test_each_sheet_holds_its_csv_value_for_value(plan_dir, sheet):
     for column in kept:
         cells = got[header(column)].tolist()
         for i, (cell, text) in enumerate(zip(cells, csv[column], strict=True)):
-            assert _same(cell, text, decimals), (sheet, column, i, cell, text)
+            assert same_value(cell, text, decimals), (sheet, column, i, cell, text)
 
 
 def test_the_units_sheet_has_one_unit_per_row_with_its_bundle(plan_dir):
-    bundles = _csv(plan_dir / "bundles.csv")
+    bundles = csv_text(plan_dir / "bundles.csv")
     sheet = pd.read_excel(plan_dir / "plan.xlsx", sheet_name="units", dtype=str).fillna("")
     layer = gpd.read_file(plan_dir / "plan.gpkg", layer="units", read_geometry=False)
     assert len(sheet) == len(layer) and sheet[header("unit_id")].is_unique
@@ -200,3 +209,79 @@ def test_units_sheet_of_a_plan_without_bundles_lists_every_unit():
         "bundle_id",
         "unit_id",
     ]
+
+
+def test_a_csv_read_bundles_table_gives_the_same_units_sheet_and_tables_may_be_left_out():
+    units = pd.DataFrame(
+        {"unit_id": ["a", "b", "c"], "bundle_id": ["B2", "B1", ""], "reason": ["", "", "x"]}
+    )
+    listed = pd.DataFrame({"bundle_id": ["B1", "B2"], "unit_ids": [["b"], ["a"]]})
+    joined = listed.assign(unit_ids=["b", "a"])  # as read back from bundles.csv
+    pd.testing.assert_frame_equal(units_sheet(joined, units), units_sheet(listed, units))
+    assert units_sheet(listed, units)["unit_id"].tolist() == ["b", "a", "c"]
+    sheets = plan_sheets(bundles=listed, priority=pd.DataFrame(), units=units)
+    assert list(sheets) == ["bundles", "priority", "units"]
+
+
+# ---- the same file each time ----
+
+FIXED_EPOCH = "1765843200"  # 2025-12-16T00:00:00Z
+FIXED_TIME = datetime(2025, 12, 16)
+
+
+def _stamps(path: Path) -> tuple[set, datetime, datetime]:
+    """Every zip entry's time, and the workbook's creation and modification times."""
+    with zipfile.ZipFile(path) as archive:
+        entries = {info.date_time for info in archive.infolist()}
+    props = openpyxl.load_workbook(path).properties
+    return entries, props.created, props.modified
+
+
+def test_with_source_date_epoch_two_writes_of_a_plan_are_byte_identical(tmp_path, monkeypatch):
+    monkeypatch.setenv(EPOCH_VARIABLE, FIXED_EPOCH)
+    monkeypatch.delenv(DATE_VARIABLE, raising=False)
+    a = write_small_plan(tmp_path / "a") / "plan.xlsx"
+    b = write_small_plan(tmp_path / "b") / "plan.xlsx"
+    assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
+    # the fixed time, not the clock, in the properties and in every zip entry
+    assert _stamps(a) == ({FIXED_TIME.timetuple()[:6]}, FIXED_TIME, FIXED_TIME)
+
+
+def test_ogr_current_date_fixes_the_time_too(tmp_path, monkeypatch):
+    monkeypatch.delenv(EPOCH_VARIABLE, raising=False)
+    monkeypatch.setenv(DATE_VARIABLE, "2025-12-16T07:00:00+07:00")  # midnight UTC
+    frame = pd.DataFrame({"npv_usd": [1.0, 2.5], "bundle_id": ["B1", "B2"]})
+    paths = [tmp_path / "a.xlsx", tmp_path / "b.xlsx"]
+    for path in paths:
+        write_workbook(path, {"bundles": frame})
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    assert _stamps(paths[0]) == ({FIXED_TIME.timetuple()[:6]}, FIXED_TIME, FIXED_TIME)
+
+
+def test_which_time_is_written():
+    now = datetime.now(UTC).replace(tzinfo=None)
+    assert abs(save_time({}) - now) < timedelta(seconds=5)
+    assert save_time({EPOCH_VARIABLE: FIXED_EPOCH}) == FIXED_TIME
+    assert save_time({DATE_VARIABLE: "2025-12-16T00:00:00Z"}) == FIXED_TIME
+    assert save_time({DATE_VARIABLE: "2025-12-16T00:00:00"}) == FIXED_TIME  # no zone: UTC
+    # the reproducible-builds variable first
+    both = {EPOCH_VARIABLE: FIXED_EPOCH, DATE_VARIABLE: "2030-01-01T00:00:00Z"}
+    assert save_time(both) == FIXED_TIME
+
+
+def test_a_time_before_the_zip_format_s_first_date_still_writes_a_valid_file(tmp_path):
+    path = tmp_path / "t.xlsx"
+    write_workbook(path, {"t": pd.DataFrame({"a": [1]})}, environ={EPOCH_VARIABLE: "0"})
+    # the properties keep the time; the zip entries start at 1980, the format's first date
+    entries, created, modified = _stamps(path)
+    assert entries == {(1980, 1, 1, 0, 0, 0)} and created == modified == datetime(1970, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [(EPOCH_VARIABLE, "yesterday"), (EPOCH_VARIABLE, "-5"), (DATE_VARIABLE, "last tuesday")],
+)
+def test_a_malformed_fixed_time_is_an_error_naming_the_variable(tmp_path, variable, value):
+    with pytest.raises(InputError, match=variable):
+        write_workbook(tmp_path / "t.xlsx", {"t": pd.DataFrame({"a": [1]})}, {variable: value})
+    assert not list(tmp_path.iterdir())

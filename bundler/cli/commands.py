@@ -25,6 +25,7 @@ from bundler.cli.common import (
     ForceOpt,
     GapAliasOpt,
     IdColumnOpt,
+    LangOpt,
     MaxGapOpt,
     MipGapOpt,
     Objective,
@@ -42,6 +43,7 @@ from bundler.cli.common import (
     plan_overrides,
     prepare,
     with_id_column,
+    with_lang,
 )
 from bundler.cli.progress import progress_bar
 from bundler.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, PsBundlerError
@@ -485,6 +487,7 @@ def plan(
     gap: GapAliasOpt = None,
     assume_crs: AssumeCrsOpt = None,
     id_column: IdColumnOpt = None,
+    lang: LangOpt = None,
     force: ForceOpt = False,
 ):
     """Pick and merge neighbouring units into connected, cost-efficient carbon projects.
@@ -498,7 +501,8 @@ def plan(
     and bundles), bundles.csv, estimates.csv, yearly.csv, priority.csv,
     benefit_sharing.csv and run.json (inputs with sha256, resolved scenario,
     solver, termination, objective, bound, gap, runtime, versions, seed). A
-    plan is called optimal only when the solver proved it.
+    plan is called optimal only when the solver proved it. --lang id writes the
+    report, the reasons and this summary in Bahasa Indonesia.
 
     Example: psbundle plan permits.gpkg --out plan-16 --province 16 --carbon-price 10
     """
@@ -520,6 +524,7 @@ def plan(
         objective,
         id_column,
         scenario_file=scenario,
+        lang=lang,
     )
     rasters = _raster_flags(forest_2010, forest_2020, peat, mangrove)
     prepared = prepare(units, scen, province, assume_crs, rasters)
@@ -546,7 +551,7 @@ def plan(
             },
             economics=economics,
         )
-    _print_plan(result, out_dir)
+    _print_plan(result, out_dir, scen.report.lang)
 
 
 def _solve(units, graph, scen, solver: str, params):
@@ -559,34 +564,48 @@ def _solve(units, graph, scen, solver: str, params):
         )
 
 
-def _print_plan(result, out_dir: Path) -> None:
+def _print_plan(result, out_dir: Path, lang: str = "en") -> None:
+    from bundler.i18n.catalogue import translator
     from bundler.outputs.gaps import bound_meaning, format_gap
     from bundler.planning.planner import plan_totals
 
+    tr = translator(lang)
+    _ = tr.gettext
     b = result.bundles
-    t = Table(title="Plan", show_header=False, title_justify="left")
-    t.add_row("objective", result.objective_name)
-    t.add_row("solver", result.solver)
-    t.add_row("termination", result.termination.value)
-    t.add_row("objective value", "-" if result.objective is None else f"{result.objective:,.2f}")
-    t.add_row("bound", "-" if result.bound is None else f"{result.bound:,.2f}")
-    t.add_row("gap", format_gap(result.objective, result.bound))
-    t.add_row("gap refers to", bound_meaning(result.objective_name))
-    t.add_row("bundles", str(len(b)))
+    t = Table(title=_("Plan"), show_header=False, title_justify="left")
+    t.add_row(_("objective"), result.objective_name)
+    t.add_row(_("solver"), result.solver)
+    t.add_row(_("termination"), result.termination.value)
+    t.add_row(
+        _("objective value"), "-" if result.objective is None else tr.decimal(result.objective, 2)
+    )
+    t.add_row(_("bound"), "-" if result.bound is None else tr.decimal(result.bound, 2))
+    t.add_row(_("gap"), format_gap(result.objective, result.bound, lang))
+    t.add_row(_("gap refers to"), bound_meaning(result.objective_name, lang))
+    t.add_row(_("bundles"), str(len(b)))
     if len(b):
         totals = plan_totals(b)
-        t.add_row("units in bundles", str(totals["units_in_bundles"]))
-        t.add_row("area in bundles", f"{totals['area_ha']:,.0f} ha")
+        t.add_row(_("units in bundles"), str(totals["units_in_bundles"]))
+        t.add_row(_("area in bundles"), _("{value} ha").format(value=tr.decimal(totals["area_ha"])))
         if b["credits_tco2e_yr"].notna().any():
-            t.add_row("credits", f"{totals['credits_tco2e_yr']:,.0f} tCO2e/yr")
-            t.add_row("NPV", f"{totals['npv_usd']:,.0f} USD")
-    t.add_row("runtime", f"{result.runtime_s:.1f} s")
+            credits = tr.decimal(totals["credits_tco2e_yr"])
+            t.add_row(_("credits"), _("{value} tCO2e/yr").format(value=credits))
+            t.add_row(_("NPV"), _("{amount} USD").format(amount=tr.decimal(totals["npv_usd"])))
+    t.add_row(
+        _("runtime"),
+        _("{seconds} s").format(seconds=tr.decimal(result.runtime_s, 1, group=False)),
+    )
     out.print(t)
     if result.explanation:
         out.print(f"[yellow]{escape_markup(result.explanation)}[/]")
+    # TRANSLATORS: keep the [green]...[/] colour tags around the first words
+    done = _("[green]plan written to[/] {folder}/ ({files})")
     out.print(
-        f"[green]plan written to[/] {out_dir}/ (report.html, map.png, plan.gpkg, bundles.csv, "
-        "estimates.csv, yearly.csv, priority.csv, benefit_sharing.csv, run.json)"
+        done.format(
+            folder=out_dir,
+            files="report.html, map.png, plan.gpkg, bundles.csv, estimates.csv, yearly.csv, "
+            "priority.csv, benefit_sharing.csv, run.json",
+        )
     )
 
 
@@ -639,6 +658,7 @@ def demo(
     ] = Path(DEMO_OUT),
     solver: SolverOpt = DEFAULT_SOLVER,
     time_limit: PlanTimeLimitOpt = 30.0,
+    lang: LangOpt = None,
     force: ForceOpt = False,
 ):
     """Run the whole chain on the built-in demo: one generated province of 300 units.
@@ -648,13 +668,15 @@ def demo(
     writing units.gpkg (the generated layer), edges.csv (the graph) and the
     plan (report.html, map.png, plan.gpkg, bundles.csv, estimates.csv,
     yearly.csv, priority.csv, benefit_sharing.csv, run.json) into the output
-    folder.
+    folder. --lang id writes the report, the reasons and the closing summary in
+    Bahasa Indonesia.
 
     Example: psbundle demo --out demo-out
     """
     from bundler.config.scenario import Scenario
     from bundler.economics.estimation import estimate_plan
     from bundler.graph.adjacency import edges_frame
+    from bundler.i18n.catalogue import translator
     from bundler.outputs.files import atomic_output_dir, check_output_dir
     from bundler.outputs.plan import sha256_of, write_plan
     from bundler.pipeline import adjacency, prepare_units
@@ -663,7 +685,7 @@ def demo(
 
     check_output_dir(out_dir, force)
     check_solver(solver.value)
-    scen = Scenario(name="demo").with_values(DEMO_SCENARIO)
+    scen = with_lang(Scenario(name="demo").with_values(DEMO_SCENARIO), lang)
     with atomic_output_dir(out_dir, force) as tmp:
         with err.status("generating, checking and scoring the demo province ..."):
             layer = tmp / "units.gpkg"
@@ -693,11 +715,14 @@ def demo(
             },
             economics=economics,
         )
-    _print_plan(result, out_dir)
-    out.print(
-        f"[green]demo written to[/] {out_dir}/ (report.html, units.gpkg, edges.csv, and "
-        "the plan files above)"
+    lang = scen.report.lang
+    _print_plan(result, out_dir, lang)
+    # TRANSLATORS: keep the [green]...[/] colour tags around the first words
+    done = translator(lang).gettext(
+        "[green]demo written to[/] {folder}/ (report.html, units.gpkg, edges.csv, and the plan "
+        "files above)"
     )
+    out.print(done.format(folder=out_dir))
 
 
 # registered here, after every shared piece above exists

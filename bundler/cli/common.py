@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bundler.i18n.languages import LANGUAGES
 from bundler.planning.settings_check import check_settings
 from solvers.base import SolveParams
 from solvers.registry import BACKENDS, DEFAULT_MIP_BACKEND
@@ -210,6 +211,27 @@ def mip_gap_of(mip_gap: float, gap: float | None) -> float:
     return gap
 
 
+# --lang: the language of report.html, the priority list's `why`, the units' reasons and
+# the closing summary (scenario report.lang); the choices are bundler/i18n's languages
+Lang = enum.StrEnum("Lang", {name: name for name in LANGUAGES})
+LangOpt = Annotated[
+    Lang | None,
+    typer.Option(
+        "--lang",
+        help="Language of report.html, the priority list's 'why', the units' reasons and "
+        "this command's closing summary: en (English) or id (Bahasa Indonesia). Default: "
+        "the scenario's report.lang (en). The CSV files keep '.' decimals.",
+        case_sensitive=False,
+        show_default=False,
+    ),
+]
+
+
+def with_lang(scen, lang: Lang | None):
+    """``scen`` with ``--lang`` applied (``report.lang``), when it was given."""
+    return overrides(scen, **{"report.lang": lang.value if lang else None})
+
+
 class Objective(enum.StrEnum):
     npv = "npv"
     credits = "credits"
@@ -240,6 +262,7 @@ PLAN_FLAGS = {
     "economics.carbon_price_usd": "--carbon-price",
     "bundling.objective": "--objective",
     "input.id_column": "--id-column",
+    "report.lang": "--lang",
 }
 
 
@@ -256,6 +279,7 @@ def plan_overrides(
     objective=None,
     id_column=None,
     scenario_file: Path | None = None,
+    lang: Lang | None = None,
 ):
     """``scen`` with the planning flags shared by ``plan`` and ``national`` applied.
 
@@ -268,6 +292,7 @@ def plan_overrides(
         "economics.carbon_price_usd": carbon_price,
         "bundling.objective": objective.value if objective else None,
         "input.id_column": id_column,
+        "report.lang": lang.value if lang else None,
     }
     resolved = overrides(scen, **values)
     given = {k: PLAN_FLAGS[k] for k, v in values.items() if v is not None}

@@ -19,6 +19,8 @@ from bundler.cli.common import (
     ForceOpt,
     GapAliasOpt,
     IdColumnOpt,
+    Lang,
+    LangOpt,
     MaxGapOpt,
     MipGapOpt,
     Objective,
@@ -37,6 +39,7 @@ from bundler.cli.common import (
     plan_overrides,
     prepare,
     with_id_column,
+    with_lang,
 )
 from bundler.cli.progress import progress_bar
 from bundler.planning.settings_check import check_settings
@@ -93,6 +96,7 @@ def national(
     cache: CacheOpt = None,
     assume_crs: AssumeCrsOpt = None,
     id_column: IdColumnOpt = None,
+    lang: LangOpt = None,
     force: ForceOpt = False,
 ):
     """Plan every province on its own, on Dask, then merge a national picture.
@@ -109,10 +113,12 @@ def national(
     estimates.csv, yearly.csv, benefit_sharing.csv, the brief's two tables
     (potential_by_intervention.csv, potential_by_scheme.csv), plan.gpkg,
     report.html, map.png and run.json. For raster-based forest figures, run
-    psbundle score first and pass its scored_units.gpkg.
+    psbundle score first and pass its scored_units.gpkg. --lang id writes the
+    reports, the reasons and this summary in Bahasa Indonesia.
 
     Example: psbundle national permits.gpkg --out national-2027 --carbon-price 10
     """
+    from bundler.i18n.catalogue import translator
     from bundler.outputs.files import atomic_output_dir
     from bundler.outputs.national import write_national
     from bundler.scoring.potential_tables import print_tables
@@ -121,20 +127,38 @@ def national(
     run_on = _RunOn(units, out_dir, backend, time_limit, rel_gap, seed, workers, scheduler, cache)
     base = _start(out_dir, force, backend, scenario)
     scen = plan_overrides(
-        base, min_area_ha, max_gap_m, carbon_price, objective, id_column, scenario_file=scenario
+        base,
+        min_area_ha,
+        max_gap_m,
+        carbon_price,
+        objective,
+        id_column,
+        scenario_file=scenario,
+        lang=lang,
     )
     prepared = prepare(units, scen, None, assume_crs, {})
     parts = run_on.parts([(scen, prepared.units)], report=True)
     facts = {**run_on.facts(), "warnings": prepared.warnings}
     with atomic_output_dir(out_dir, force) as tmp, err.status("writing national outputs ..."):
         run = write_national(tmp, prepared.units, parts, scen, facts)
-    _print_provinces(parts)
-    for table in print_tables(prepared.units):
+    tr = translator(scen.report.lang)
+    _print_provinces(parts, tr.lang)
+    for table in print_tables(prepared.units, tr.lang):
         out.print(table)
+    # TRANSLATORS: keep the [green]...[/] colour tags around the first words
+    done = tr.gettext(
+        "[green]national run written to[/] {folder}/ ({bundles} bundles; {planned} provinces "
+        "planned, {resumed} resumed, {failed} failed; {seconds} s)"
+    )
     out.print(
-        f"[green]national run written to[/] {out_dir}/ ({run['n_bundles']} bundles; "
-        f"{run['provinces_computed']} provinces planned, {run['provinces_resumed']} resumed, "
-        f"{len(run['provinces_failed'])} failed; {run_on.elapsed():.0f} s)"
+        done.format(
+            folder=out_dir,
+            bundles=run["n_bundles"],
+            planned=run["provinces_computed"],
+            resumed=run["provinces_resumed"],
+            failed=len(run["provinces_failed"]),
+            seconds=tr.decimal(run_on.elapsed(), 0, group=False),
+        )
     )
     _raise_if_failed(parts, out_dir)
 
@@ -177,6 +201,7 @@ def sweep(
     cache: CacheOpt = None,
     assume_crs: AssumeCrsOpt = None,
     id_column: IdColumnOpt = None,
+    lang: LangOpt = None,
     force: ForceOpt = False,
 ):
     """Compare scenarios: plan the same layer under each, on Dask, side by side.
@@ -189,11 +214,13 @@ def sweep(
     Writes to --out: comparison.csv, comparison.md and comparison.png
     (bundles, units included, area, credits and NPV per scenario), run.json,
     and scenarios/<name>/ with the resolved scenario.toml, priority.csv,
-    bundles.csv and provinces.csv.
+    bundles.csv and provinces.csv. --lang id (for every scenario) writes the
+    priority lists' 'why', the reasons and this summary in Bahasa Indonesia.
 
     Example: psbundle sweep permits.gpkg --out sweep --province 16 --grid price=5,10,20
     """
     from bundler.errors import InputError
+    from bundler.i18n.catalogue import translator
     from bundler.outputs.files import atomic_output_dir
     from bundler.outputs.sweep import write_sweep
     from bundler.scale.sweep import file_scenarios, grid_scenarios, grid_values, parse_grid
@@ -203,7 +230,7 @@ def sweep(
     more = list(more or [])
     if bool(scenarios) == bool(grid):
         raise InputError("give either --scenarios FILE ... or --grid KEY=V1,V2 ..., not both")
-    base = with_id_column(_start(out_dir, force, backend, scenario), id_column)
+    base = with_lang(with_id_column(_start(out_dir, force, backend, scenario), id_column), lang)
     values_of: dict[str, dict] = {}
     if grid:
         items = parse_grid([*grid, *more])
@@ -214,7 +241,7 @@ def sweep(
     else:
         files = [*scenarios, *map(Path, more)]
         scens = file_scenarios(files)
-        scens = [with_id_column(s, id_column) for s in scens]
+        scens = [with_lang(with_id_column(s, id_column), lang) for s in scens]
         for s, f in zip(scens, files, strict=True):
             check_settings(s, f)
     work, prepared_by, warnings = [], {}, []
@@ -230,9 +257,23 @@ def sweep(
     facts = {**run_on.facts(), "province": province, "warnings": warnings}
     with atomic_output_dir(out_dir, force) as tmp, err.status("writing the comparison ..."):
         write_sweep(tmp, scens, parts, values_of, facts)
-    _print_comparison(out_dir / "comparison.csv")
-    out.print(f"[green]sweep written to[/] {out_dir}/ (comparison.csv, comparison.png, scenarios/)")
+    tr = translator(_summary_lang(scens, lang))
+    _print_comparison(out_dir / "comparison.csv", tr.lang)
+    # TRANSLATORS: keep the [green]...[/] colour tags around the first words
+    done = tr.gettext(
+        "[green]sweep written to[/] {folder}/ (comparison.csv, comparison.png, scenarios/)"
+    )
+    out.print(done.format(folder=out_dir))
     _raise_if_failed(parts, out_dir)
+
+
+def _summary_lang(scens, lang: Lang | None) -> str:
+    """The closing summary's language: ``--lang``, else the scenarios' ``report.lang``
+    when they all agree, else English."""
+    if lang is not None:
+        return lang.value
+    langs = {s.report.lang for s in scens}
+    return langs.pop() if len(langs) == 1 else "en"
 
 
 def _start(out_dir: Path, force: bool, solver: str, scenario: Path | None):
@@ -310,19 +351,23 @@ def _section(scen, name: str) -> dict:
     return to_dict(getattr(scen, name))
 
 
-def _print_provinces(parts, limit: int = 40) -> None:
-    t = Table(title="Provinces", title_justify="left")
-    for col in (
-        "code",
-        "province",
-        "status",
-        "units",
-        "bundles",
-        "credits t/yr",
-        "NPV USD",
-        "term",
+def _print_provinces(parts, lang: str = "en", limit: int = 40) -> None:
+    from bundler.i18n.catalogue import translator
+
+    tr = translator(lang)
+    _ = tr.gettext
+    t = Table(title=_("Provinces"), title_justify="left")
+    for col, right in (
+        (_("code"), False),
+        (_("province"), False),
+        (_("status"), False),
+        (_("units"), True),
+        (_("bundles"), True),
+        (_("credits t/yr"), False),
+        (_("NPV USD"), False),
+        (_("term"), False),
     ):
-        t.add_column(col, justify="right" if col in ("units", "bundles") else "left")
+        t.add_column(col, justify="right" if right else "left")
     for p in parts[:limit]:
         s = p.summary
         t.add_row(
@@ -331,25 +376,29 @@ def _print_provinces(parts, limit: int = 40) -> None:
             p.status if p.status != "failed" else f"[red]failed[/]: {escape_markup(p.error)}",
             str(p.n_units),
             str(s.get("n_bundles", "-")),
-            f"{s['credits_tco2e_yr']:,.0f}" if s else "-",
-            f"{s['npv_usd']:,.0f}" if s else "-",
+            tr.decimal(s["credits_tco2e_yr"]) if s else "-",
+            tr.decimal(s["npv_usd"]) if s else "-",
             s.get("termination", "-"),
         )
     out.print(t)
     if len(parts) > limit:
-        out.print(f"... and {len(parts) - limit} more in provinces.csv")
+        out.print(_("... and {n} more in provinces.csv").format(n=len(parts) - limit))
 
 
-def _print_comparison(path: Path) -> None:
+def _print_comparison(path: Path, lang: str = "en") -> None:
     import pandas as pd
 
+    from bundler.i18n.catalogue import translator
+    from bundler.outputs.report.labels import column_label
+
+    tr = translator(lang)
     table = pd.read_csv(path)
-    t = Table(title="Scenario comparison", title_justify="left")
+    t = Table(title=tr.gettext("Scenario comparison"), title_justify="left")
     cols = ["scenario", "bundles", "units_included", "credits_tco2e_yr", "npv_usd", "termination"]
     for c in cols:
-        t.add_column(c)
+        t.add_column(column_label(c, lang))
     for row in table[cols].itertuples(index=False):
-        t.add_row(*[f"{v:,.0f}" if isinstance(v, float) else escape_markup(str(v)) for v in row])
+        t.add_row(*[tr.decimal(v) if isinstance(v, float) else escape_markup(str(v)) for v in row])
     out.print(t)
 
 

@@ -24,6 +24,7 @@ from bundler.config.fields import number as _num
 from bundler.config.scoring import ScoringSection
 from bundler.config.sharing import BenefitSharingSection, ScheduleSection
 from bundler.errors import InputError
+from bundler.i18n.languages import LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,20 @@ class GraphSection:
 
 
 @dataclass(frozen=True)
+class ReportSection:
+    """How the run's results are written for people."""
+
+    # report.html, the priority list's `why`, the units' `reason` and the closing summary
+    lang: str = field(
+        default="en",
+        metadata={
+            "choices": LANGUAGES,
+            "source": "en (English) or id (Bahasa Indonesia); also --lang",
+        },
+    )
+
+
+@dataclass(frozen=True)
 class Scenario:
     """All settings of one run. Build with :func:`load_scenario` or ``Scenario()``."""
 
@@ -73,6 +88,7 @@ class Scenario:
     bundling: BundlingSection = field(default_factory=BundlingSection)
     sharing: BenefitSharingSection = field(default_factory=BenefitSharingSection)
     schedule: ScheduleSection = field(default_factory=ScheduleSection)
+    report: ReportSection = field(default_factory=ReportSection)
 
     def with_values(self, values: dict[str, Any]) -> Scenario:
         """Return a copy with dotted keys replaced, e.g. ``{"graph.max_gap_m": 500}``.

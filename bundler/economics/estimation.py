@@ -289,7 +289,7 @@ def estimate_plan(units: pd.DataFrame, plan: Plan, scenario: Scenario) -> PlanEc
     -------
     PlanEconomics
         ``est``; ``priority`` from :func:`bundler.economics.schedule.schedule_bundles`
-        (``priority.csv``); ``sharing`` from
+        (``priority.csv``, its ``why`` in the scenario's ``report.lang``); ``sharing`` from
         :func:`bundler.economics.benefit_sharing.share_benefits` (``benefit_sharing.csv``);
         ``schedule_termination``, the schedule MIP's termination (``optimal``, ``feasible``,
         ...).
@@ -300,7 +300,12 @@ def estimate_plan(units: pd.DataFrame, plan: Plan, scenario: Scenario) -> PlanEc
     }
     est = estimate_bundles(units, bundles, scenario.economics)
     priority, termination = schedule_bundles(
-        est.summary, units, bundles, scenario.economics, scenario.schedule
+        est.summary,
+        units,
+        bundles,
+        scenario.economics,
+        scenario.schedule,
+        lang=scenario.report.lang,
     )
     sharing = share_benefits(units, bundles, est.summary, scenario.economics, scenario.sharing)
     return PlanEconomics(est, priority, sharing, termination)

@@ -32,6 +32,7 @@ import pandas as pd
 from bundler.config.economics import EconomicsSection
 from bundler.config.sharing import ScheduleSection
 from bundler.economics.common import bundle_positions, unit_index
+from bundler.i18n.catalogue import Translator, translator
 from solvers.base import SolveParams, Termination
 from solvers.mip.model import MipBuilder
 from solvers.registry import get_backend
@@ -52,12 +53,13 @@ PRIORITY_COLUMNS = [
 LATER = "later"
 
 
-def _usd(v: float) -> str:
+def _usd(v: float, tr: Translator) -> str:
+    _ = tr.gettext
     if abs(v) >= 1e6:
-        return f"{v / 1e6:.1f} M USD"
+        return _("{amount} M USD").format(amount=tr.decimal(v / 1e6, 1, group=False))
     if abs(v) >= 1e3:
-        return f"{v / 1e3:.0f} k USD"
-    return f"{v:,.0f} USD"
+        return _("{amount} k USD").format(amount=tr.decimal(v / 1e3, 0, group=False))
+    return _("{amount} USD").format(amount=tr.decimal(v, 0))
 
 
 def _weighted(values: np.ndarray, weights: np.ndarray) -> float:
@@ -122,6 +124,7 @@ def schedule_bundles(
     econ: EconomicsSection,
     section: ScheduleSection,
     solver: str = "highs",
+    lang: str = "en",
 ) -> tuple[pd.DataFrame, str]:
     """The priority list of ``priority.csv`` for estimated bundles.
 
@@ -139,6 +142,8 @@ def schedule_bundles(
     section : ScheduleSection
     solver : str
         A MIP backend name.
+    lang : str
+        The language of the ``why`` column (a language of :mod:`bundler.i18n`).
 
     Returns
     -------
@@ -147,7 +152,7 @@ def schedule_bundles(
     termination : str
     """
     table = summary.merge(bundle_attributes(units, bundles), on="bundle_id", how="left")
-    return schedule_table(table, section, econ.discount_rate, solver)
+    return schedule_table(table, section, econ.discount_rate, solver, lang)
 
 
 def schedule_table(
@@ -155,6 +160,7 @@ def schedule_table(
     section: ScheduleSection,
     discount_rate: float,
     solver: str = "highs",
+    lang: str = "en",
 ) -> tuple[pd.DataFrame, str]:
     """Assign start years to bundles described by a table (formulas in the module docstring).
 
@@ -169,6 +175,8 @@ def schedule_table(
         ``r`` of ``delta = 1 / (1 + r)``.
     solver : str
         A MIP backend name for :func:`solvers.registry.get_backend`.
+    lang : str
+        The language of ``why`` (a language of :mod:`bundler.i18n`; figures in its locale).
 
     Returns
     -------
@@ -192,27 +200,33 @@ def schedule_table(
     delayed = (table["main_intervention"].astype(str) == "arr").to_numpy() & (
         cover < section.low_cover_threshold
     )
+    tr = translator(lang)
+    _ = tr.gettext
     why = [""] * n
     for b in range(n):
         if delayed[b]:
-            why[b] = (
-                f"restoration in a low-cover landscape (forest cover {cover[b]:.2f} < "
-                f"{section.low_cover_threshold:.2f}): trading after year {Y}"
+            why[b] = _(
+                "restoration in a low-cover landscape (forest cover {cover} < {threshold}): "
+                "trading after year {years}"
+            ).format(
+                cover=tr.decimal(cover[b], 2, group=False),
+                threshold=tr.decimal(section.low_cover_threshold, 2, group=False),
+                years=Y,
             )
         elif value[b] <= 0:
-            why[b] = f"NPV {_usd(npv[b])}: no positive value to start in years 1-{Y}"
+            why[b] = _("NPV {npv}: no positive value to start in years 1-{years}").format(
+                npv=_usd(npv[b], tr), years=Y
+            )
         elif section.documents_per_year < 1:
-            why[b] = "no project document can be started (documents_per_year = 0)"
+            why[b] = _("no project document can be started (documents_per_year = 0)")
         elif upfront[b] > section.budget_usd_per_year:
-            why[b] = (
-                f"upfront costs {_usd(upfront[b])} exceed the yearly budget "
-                f"{_usd(section.budget_usd_per_year)}"
+            why[b] = _("upfront costs {upfront} exceed the yearly budget {budget}").format(
+                upfront=_usd(upfront[b], tr), budget=_usd(section.budget_usd_per_year, tr)
             )
         elif size[b] > section.units_per_year:
-            why[b] = (
-                f"{int(size[b])} units exceed the {section.units_per_year} units "
-                "facilitators can onboard a year"
-            )
+            why[b] = _(
+                "{units} units exceed the {capacity} units facilitators can onboard a year"
+            ).format(units=int(size[b]), capacity=section.units_per_year)
     candidates = [b for b in range(n) if not why[b]]
     start = [f"after {Y}" if delayed[b] else LATER for b in range(n)]
     termination = Termination.OPTIMAL.value
@@ -222,19 +236,26 @@ def schedule_table(
             y = years.get(b)
             if y is None:
                 why[b] = (
-                    f"no capacity left in years 1-{Y}"
+                    _("no capacity left in years 1-{years}").format(years=Y)
                     if termination in (Termination.OPTIMAL.value, Termination.FEASIBLE.value)
-                    else f"schedule not solved ({termination})"
+                    else _("schedule not solved ({termination})").format(termination=termination)
                 )
             else:
                 start[b] = str(y)
         used = _usage(years, upfront, size, Y)
         for b, y in years.items():
-            known = f"ready ({ready[b]:.2f})" if np.isfinite(ready[b]) else "readiness unknown"
-            why[b] = f"{known}, NPV {_usd(npv[b])}, " + (
-                "capacity in year 1"
+            known = (
+                _("ready ({readiness})").format(readiness=tr.decimal(ready[b], 2, group=False))
+                if np.isfinite(ready[b])
+                else _("readiness unknown")
+            )
+            when = (
+                _("capacity in year 1")
                 if y == 1
-                else f"starts in year {y}: {_earlier(b, y, used, upfront, size, section)}"
+                else _earlier(b, y, used, upfront, size, section, tr)
+            )
+            why[b] = _("{readiness}, NPV {npv}, {when}").format(
+                readiness=known, npv=_usd(npv[b], tr), when=when
             )
 
     def key(b: int) -> tuple:
@@ -299,18 +320,28 @@ def _usage(years: dict[int, int], upfront, size, Y: int) -> list[tuple[int, floa
     return [tuple(u) for u in used]
 
 
-def _earlier(b, y, used, upfront, size, section) -> str:
-    """Which capacities of years before ``y`` a bundle would have exceeded."""
+def _earlier(b, y, used, upfront, size, section, tr: Translator) -> str:
+    """Why a bundle starts in year ``y``: the capacities of earlier years it would exceed."""
+    _ = tr.gettext
     full = set()
     for k in range(1, y):
         docs, money, n_units = used[k]
         if docs + 1 > section.documents_per_year:
-            full.add("project documents")
+            full.add(_("project documents"))
         if money + upfront[b] > section.budget_usd_per_year:
-            full.add("budget")
+            full.add(_("budget"))
         if n_units + size[b] > section.units_per_year:
-            full.add("units onboarded")
-    span = "year 1" if y == 2 else f"years 1-{y - 1}"
+            full.add(_("units onboarded"))
     if not full:
-        return f"{span} hold higher-value bundles"
-    return f"{span} full ({', '.join(sorted(full))})"
+        if y == 2:
+            return _("starts in year 2: year 1 holds higher-value bundles")
+        return _("starts in year {year}: years 1-{last} hold higher-value bundles").format(
+            year=y, last=y - 1
+        )
+    if y == 2:
+        return _("starts in year 2: year 1 full ({capacities})").format(
+            capacities=", ".join(sorted(full))
+        )
+    return _("starts in year {year}: years 1-{last} full ({capacities})").format(
+        year=y, last=y - 1, capacities=", ".join(sorted(full))
+    )

@@ -1,4 +1,9 @@
-"""Writing a national run: provinces' files, merged tables, national layers and report."""
+"""Writing a national run: provinces' files, merged tables, national layers and report.
+
+The national ``plan.gpkg`` and ``plan.xlsx`` are those of a plan (default QGIS styles,
+the same workbook sheets) over every province; the report is given the same rupiah
+facts as a plan's (``usd_idr``, ``carbon_price_idr``).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,12 @@ import geopandas as gpd
 import pandas as pd
 
 from bundler.config.scenario import Scenario, to_dict
+from bundler.economics.currency import usd_to_idr
+from bundler.i18n.catalogue import translator
 from bundler.outputs.files import run_envelope, write_layers
 from bundler.outputs.gaps import format_gap
+from bundler.outputs.interop.qgis_styles import write_plan_styles
+from bundler.outputs.interop.workbook import write_plan_workbook
 from bundler.outputs.plan import json_default, package_versions
 from bundler.outputs.report import write_report
 from bundler.scale.national import (
@@ -60,7 +69,9 @@ def write_national(
     ``bundles.csv``, ``estimates.csv``, ``yearly.csv`` and ``benefit_sharing.csv``
     stacked, ``potential_by_intervention.csv`` and ``potential_by_scheme.csv``
     (the brief's two tables for the whole layer), ``plan.gpkg`` (layers
-    ``units`` and ``bundles``), ``report.html``, ``map.png`` and ``run.json``.
+    ``units`` and ``bundles``, each with its default QGIS style), ``plan.xlsx``
+    (the sheets of a plan's, from the national tables), ``report.html``,
+    ``map.png`` and ``run.json``.
     """
     copy_parts(parts, folder / "provinces")
     provinces = provinces_table(parts)
@@ -75,8 +86,20 @@ def write_national(
     by_int.to_csv(folder / "potential_by_intervention.csv", float_format="%.4f")
     by_scheme.to_csv(folder / "potential_by_scheme.csv", float_format="%.4f")
 
-    unit_layer, bundle_layer = national_layers(units, parts)
+    lang = scenario.report.lang
+    _ = translator(lang).gettext
+    unit_layer, bundle_layer = national_layers(units, parts, lang)
     write_layers(folder / "plan.gpkg", {"units": unit_layer, "bundles": bundle_layer}, units)
+    # into the scratch folder's GeoPackage, so the styles move into place with it
+    write_plan_styles(folder / "plan.gpkg", bundle_layer["bundle_id"])
+    write_plan_workbook(
+        folder / "plan.xlsx",
+        bundles=merged["bundles.csv"],
+        priority=priority,
+        estimates=merged["estimates.csv"],
+        sharing=merged["benefit_sharing.csv"],
+        units=unit_layer,
+    )
 
     failed = [p for p in parts if p.status == "failed"]
     own = {
@@ -104,28 +127,32 @@ def write_national(
         k: run[k]
         for k in ("termination", "n_units", "n_provinces", "n_bundles", "provinces_resumed")
     }
+    rate = scenario.economics.usd_idr
     report_facts.update(
         report_kind="national",
         scenario=scenario.name,
         carbon_price_usd=scenario.economics.carbon_price_usd,
-        provinces_failed=", ".join(f"{p.code} ({p.error})" for p in failed) or "none",
+        carbon_price_idr=usd_to_idr(scenario.economics.carbon_price_usd, rate),
+        usd_idr=rate,
+        provinces_failed=", ".join(f"{p.code} ({p.error})" for p in failed) or _("none"),
         **{k: v for k, v in facts.items() if v is not None},
     )
     if not len(priority):
-        report_facts["explanation"] = "No province produced a bundle; see the provinces table."
+        report_facts["explanation"] = _("No province produced a bundle; see the provinces table.")
     write_report(
         folder,
         unit_layer,
         _with_national_rank(bundle_layer, priority),
         {
-            "Provinces": provinces.assign(gap=[_shown_gap(p.summary) for p in parts]),
-            "National priority list": priority.drop(columns=["why"], errors="ignore"),
-            "Potential by intervention (MtCO2e/yr, all units)": by_int.reset_index(),
-            "Potential by scheme (MtCO2e/yr, all units)": by_scheme.reset_index(),
+            _("Provinces"): provinces.assign(gap=[_shown_gap(p.summary, lang) for p in parts]),
+            _("National priority list"): priority.drop(columns=["why"], errors="ignore"),
+            _("Potential by intervention (MtCO2e/yr, all units)"): by_int.reset_index(),
+            _("Potential by scheme (MtCO2e/yr, all units)"): by_scheme.reset_index(),
         },
         yearly_credits,
         report_facts,
         sharing=merged["benefit_sharing.csv"],
+        lang=lang,
     )
     return run
 
@@ -145,6 +172,6 @@ def _with_national_rank(bundles: gpd.GeoDataFrame, priority: pd.DataFrame) -> gp
     )
 
 
-def _shown_gap(summary: dict) -> str:
+def _shown_gap(summary: dict, lang: str = "en") -> str:
     """A province's gap for the report: a percentage, "undefined (...)" or "-"."""
-    return format_gap(summary.get("objective"), summary.get("bound"))
+    return format_gap(summary.get("objective"), summary.get("bound"), lang)

@@ -22,6 +22,7 @@ import pandas as pd
 from bundler.config.scenario import Scenario, to_dict
 from bundler.economics.currency import usd_to_idr, with_idr_columns
 from bundler.economics.estimation import PlanEconomics
+from bundler.i18n.catalogue import translator
 from bundler.outputs.files import run_envelope, write_layers
 from bundler.outputs.gaps import bound_meaning
 from bundler.outputs.interop.qgis_styles import write_plan_styles
@@ -153,6 +154,8 @@ def write_plan(
     ``benefit_sharing.csv``, ``plan.xlsx``, ``run.json``, ``report.html`` and
     ``map.png``. The bundles (layer and CSV), estimates and benefit sharing have an
     ``<x>_idr`` column beside every ``<x>_usd`` one, at ``economics.usd_idr``.
+    ``report.html`` is written in the scenario's ``report.lang`` (the plan's reasons
+    and the priority list's ``why`` already are); the CSV files keep ``.`` decimals.
     """
     est, priority, sharing, schedule_term = economics
     rate = scenario.economics.usd_idr
@@ -249,18 +252,20 @@ def write_plan(
         inputs=run["inputs"],
         **{k: v for k, v in run_facts.items() if v is not None},
     )
+    _ = translator(scenario.report.lang).gettext
     write_report(
         folder,
         unit_layer,
         bundle_layer,
         {
-            "Five-year priority list": priority,
-            "Bundles": summary,
-            "Benefit sharing": sharing,
+            _("Five-year priority list"): priority,
+            _("Bundles"): summary,
+            _("Benefit sharing"): sharing,
         },
         yearly_credits,
         report_facts,
         sharing=sharing,
+        lang=scenario.report.lang,
     )
     return run
 

@@ -22,6 +22,7 @@ from bundler.config.scoring import STREAMS
 from bundler.economics.costmodel import bundle_economics
 from bundler.errors import InputError, SolverError
 from bundler.geometry import union_area_ha
+from bundler.i18n.catalogue import translator
 from bundler.input.unit_ids import SOURCE_KEYS
 from bundler.planning.problem_builder import (
     REASON_NOT_CHOSEN,
@@ -197,8 +198,9 @@ def plan_bundles(
         pset.max_cost_per_tco2e,
     )
     bundles, unit_bundle = _bundle_table(units, bundle_units, scenario)
+    tr = translator(scenario.report.lang)  # reasons in the scenario's language
     for k, (_, res) in zip(order, results, strict=True):
-        why = _unselected_reason(res, objective)
+        why = tr.gettext(_unselected_reason(res, objective))
         for i in pset.members[k]:
             if unit_bundle.iloc[i] == "":
                 reasons[int(i)] = why
@@ -206,7 +208,7 @@ def plan_bundles(
     term, obj, bound = _aggregate(results)
     explanation = ""
     if not len(bundles):
-        explanation = _explain_empty(units, pset, reasons)
+        explanation = _explain_empty(units, pset, reasons, tr)
     return Plan(
         bundles=bundles,
         unit_bundle=unit_bundle,
@@ -397,21 +399,27 @@ def _bundle_table(units, bundle_units, scenario):
     return frame, unit_bundle
 
 
-def _explain_empty(units, pset, reasons) -> str:
+def _explain_empty(units, pset, reasons, tr) -> str:
+    """Why a plan has no bundle, in the language of ``tr`` (the reasons already are)."""
+    _ = tr.gettext
     counts: dict[str, int] = {}
     for r in reasons.values():
         counts[r] = counts.get(r, 0) + 1
-    parts = [f"{n} unit(s): {r}" for r, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    parts = [
+        _("{n} unit(s): {reason}").format(n=n, reason=r)
+        for r, n in sorted(counts.items(), key=lambda kv: -kv[1])
+    ]
     need = float(np.min(pset.min_area_of_unit)) if len(units) else 0.0
-    rules = (
-        f"(minimum area {need:,.0f} ha, maximum levelized cost "
-        f"{pset.max_cost_per_tco2e:.2f} USD/tCO2e)"
+    rules = _("(minimum area {area} ha, maximum levelized cost {cost} USD/tCO2e)").format(
+        area=tr.decimal(need, 0), cost=tr.decimal(pset.max_cost_per_tco2e, 2, group=False)
     )
-    undecided = REASON_UNDECIDED_TIME in counts or REASON_UNDECIDED_HEURISTIC in counts
+    undecided = _(REASON_UNDECIDED_TIME) in counts or _(REASON_UNDECIDED_HEURISTIC) in counts
     head = (
-        f"No bundle was found {rules}, and the search ended before it could prove that none "
-        "exists. "
+        _(
+            "No bundle was found {rules}, and the search ended before it could prove that none "
+            "exists."
+        )
         if undecided
-        else f"No bundle meets the rules {rules}. "
-    )
-    return head + "; ".join(parts)
+        else _("No bundle meets the rules {rules}.")
+    ).format(rules=rules)
+    return head + " " + "; ".join(parts)

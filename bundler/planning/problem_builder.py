@@ -20,45 +20,76 @@ from scipy.spatial import cKDTree
 
 from bundler.config.scenario import Scenario
 from bundler.economics.costmodel import linear_coefficients
+from bundler.i18n.catalogue import translator
+from bundler.i18n.languages import N_
 from solvers.problem import BundlingProblem
 
-REASON_LOCKED_OUT = "locked out by the scenario"
-REASON_READINESS = "readiness below the scenario's minimum"
-REASON_ISOLATED = "too isolated: its group of neighbours cannot reach the minimum area"
+# Why a unit is in no bundle: English messages of the catalogue (bundler/i18n), written in
+# the scenario's language (report.lang) where a reason is given.
+REASON_LOCKED_OUT = N_("locked out by the scenario")
+REASON_READINESS = N_("readiness below the scenario's minimum")
+REASON_ISOLATED = N_("too isolated: its group of neighbours cannot reach the minimum area")
 # Why a unit of a solved group is in no bundle. Each is said only when it is true:
 # "not cost-efficient" needs a proof (the group solved to optimality with no bundle at
 # all), so a group that stopped without proof gets one of the "undecided" reasons.
-REASON_NOT_COST_EFFICIENT = (
+REASON_NOT_COST_EFFICIENT = N_(
     "not cost-efficient: its group was solved to proven optimality and no bundle in it pays off"
 )
-REASON_NOT_CHOSEN = (
+REASON_NOT_CHOSEN = N_(
     "not selected: its group's plan was proven optimal, and no plan that includes it is worth more"
 )
-REASON_UNDECIDED_TIME = (
+REASON_UNDECIDED_TIME = N_(
     "undecided: the search of its group stopped at the time limit before it could tell whether "
     "a bundle with it pays off; give it more time with --time-limit"
 )
-REASON_UNDECIDED_HEURISTIC = (
+REASON_UNDECIDED_HEURISTIC = N_(
     "undecided: its group was planned by the fast heuristic alone, which proves nothing; an "
     "exact solver (--solver highs) with more time (--time-limit) can tell whether a bundle with "
     "it pays off"
 )
-REASON_NOT_CHOSEN_MAXP = "left out of the max-p partition"
+REASON_NOT_CHOSEN_MAXP = N_("left out of the max-p partition")
 
 
-def reason_too_small(radius_km: float, max_units: int, best_ha: float, need_ha: float) -> str:
-    """Why a group's units can be in no bundle: its limits cap every bundle below the minimum."""
-    limits = []
-    if np.isfinite(radius_km):
-        limits.append(f"within bundling.max_radius_km = {radius_km:g} km of a centre unit")
-    if max_units:
-        limits.append(f"with at most bundling.max_units = {max_units} units")
-    return (
-        "no bundle can reach the minimum area: "
-        + (" and ".join(limits) + ", " if limits else "")
-        + f"the largest bundle its group allows has {best_ha:,.0f} ha, short of the "
-        f"{need_ha:,.0f} ha minimum"
-    )
+def reason_too_small(
+    radius_km: float, max_units: int, best_ha: float, need_ha: float, lang: str = "en"
+) -> str:
+    """Why a group's units can be in no bundle: its limits cap every bundle below the minimum.
+
+    In the language ``lang``, its figures written for that language's locale.
+    """
+    tr = translator(lang)
+    _ = tr.gettext
+    figures = {
+        "radius": tr.significant(radius_km, 6) if np.isfinite(radius_km) else "",  # as :g
+        "max_units": str(int(max_units)),
+        "best": tr.decimal(best_ha, 0),
+        "need": tr.decimal(need_ha, 0),
+    }
+    finite = np.isfinite(radius_km)
+    if finite and max_units:
+        text = _(
+            "no bundle can reach the minimum area: within bundling.max_radius_km = {radius} km "
+            "of a centre unit and with at most bundling.max_units = {max_units} units, the "
+            "largest bundle its group allows has {best} ha, short of the {need} ha minimum"
+        )
+    elif finite:
+        text = _(
+            "no bundle can reach the minimum area: within bundling.max_radius_km = {radius} km "
+            "of a centre unit, the largest bundle its group allows has {best} ha, short of the "
+            "{need} ha minimum"
+        )
+    elif max_units:
+        text = _(
+            "no bundle can reach the minimum area: with at most bundling.max_units = "
+            "{max_units} units, the largest bundle its group allows has {best} ha, short of the "
+            "{need} ha minimum"
+        )
+    else:
+        text = _(
+            "no bundle can reach the minimum area: the largest bundle its group allows has "
+            "{best} ha, short of the {need} ha minimum"
+        )
+    return text.format(**figures)
 
 
 @dataclass
@@ -132,17 +163,19 @@ def build_problems(
     pos_of = {u: i for i, u in enumerate(ids)}
     n = len(units)
     out = ProblemSet(max_cost_per_tco2e=float(max_cost))
+    lang = scenario.report.lang
+    _ = translator(lang).gettext
     out.min_area_of_unit = unit_min_area(units, scenario)
 
     eligible = np.ones(n, dtype=bool)
     locked_out = np.isin(ids, list(rules.locked_out))
     for i in np.flatnonzero(locked_out):
-        out.reasons[int(i)] = REASON_LOCKED_OUT
+        out.reasons[int(i)] = _(REASON_LOCKED_OUT)
     eligible &= ~locked_out
     if objective != "max-p" and rules.min_readiness > 0 and "readiness" in units:
         low = eligible & (units["readiness"].to_numpy(float) < rules.min_readiness)
         for i in np.flatnonzero(low):
-            out.reasons[int(i)] = REASON_READINESS
+            out.reasons[int(i)] = _(REASON_READINESS)
         eligible &= ~low
 
     sub = graph.subgraph([ids[i] for i in np.flatnonzero(eligible)])
@@ -168,7 +201,7 @@ def build_problems(
         need = out.min_area_of_unit[idx].min()
         if area_excl[idx].sum() < need:
             for i in idx:
-                out.reasons[int(i)] = REASON_ISOLATED
+                out.reasons[int(i)] = _(REASON_ISOLATED)
             continue
         local = {int(g): k for k, g in enumerate(idx)}
         edges = np.array(
@@ -188,7 +221,7 @@ def build_problems(
                 idx, candidates, area_excl, out.min_area_of_unit, rules
             )
             if best < short_of:
-                why = reason_too_small(rules.max_radius_km, rules.max_units, best, short_of)
+                why = reason_too_small(rules.max_radius_km, rules.max_units, best, short_of, lang)
                 for i in idx:
                     out.reasons[int(i)] = why
                 continue

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from bundler.config.scenario import Scenario
+from bundler.i18n.catalogue import translator
+from bundler.input.unit_ids import SOURCE_KEYS
 from bundler.scale import province_job
 from bundler.scale.dask_runner import Job, Outcome, run_jobs
 from bundler.scale.parts_cache import PartsCache, part_key
@@ -43,6 +45,10 @@ PROVINCE_COLUMNS = [
     "runtime_s",
     "error",
 ]
+
+
+# the provinces' CSV columns that hold ids (read back as text, never as numbers)
+TEXT_COLUMNS = ("bundle_id", "unit_id", "unit_ids", "province_code", *SOURCE_KEYS)
 
 
 @dataclass
@@ -219,9 +225,10 @@ def merged_priority(parts: Sequence[Part], scenario: Scenario) -> pd.DataFrame:
 
 def concat_csv(parts: Sequence[Part], name: str) -> pd.DataFrame:
     """One of the provinces' CSV files, stacked, with ``province_code`` first."""
+    # ids stay text: a numeric-looking PS_ID must not lose leading zeros or become 1.0e5
+    text = dict.fromkeys(TEXT_COLUMNS, str)
     frames = [
-        pd.read_csv(p.folder / name, dtype={"bundle_id": str}).assign(province_code=p.code)
-        for p in _done(parts)
+        pd.read_csv(p.folder / name, dtype=text).assign(province_code=p.code) for p in _done(parts)
     ]
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -231,11 +238,12 @@ def concat_csv(parts: Sequence[Part], name: str) -> pd.DataFrame:
 
 
 def national_layers(
-    units: gpd.GeoDataFrame, parts: Sequence[Part]
+    units: gpd.GeoDataFrame, parts: Sequence[Part], lang: str = "en"
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """The national ``units`` and ``bundles`` layers, from the provinces' plan.gpkg.
 
-    Units of a failed province keep no bundle and say why in ``reason``.
+    Units of a failed province keep no bundle and say why in ``reason`` (in the
+    language ``lang``, as the provinces' own reasons).
     """
     unit_bundle = pd.Series("", index=units["unit_id"].astype(str).to_numpy(), dtype=object)
     reason = pd.Series("", index=unit_bundle.index, dtype=object)
@@ -243,7 +251,9 @@ def national_layers(
     for p in parts:
         if p.folder is None:
             ids = _province_unit_ids(units, p.code)
-            reason[ids] = f"province not planned: {p.error}"
+            reason[ids] = (
+                translator(lang).gettext("province not planned: {error}").format(error=p.error)
+            )
             continue
         gpkg = p.folder / "plan.gpkg"
         got = gpd.read_file(

@@ -11,13 +11,16 @@ import pandas as pd
 from rich.table import Table
 
 from bundler.config.scoring import STREAMS
+from bundler.i18n.catalogue import translator
+from bundler.i18n.languages import N_
 from bundler.input.schema import SCHEMES
 
+# the printed tables' names of the streams (English; written in the tables' language)
 STREAM_LABELS: dict[str, str] = {
-    "protect": "forest protection",
-    "arr": "restoration (ARR)",
-    "peat": "peat rewetting",
-    "total": "total",
+    "protect": N_("forest protection"),
+    "arr": N_("restoration (ARR)"),
+    "peat": N_("peat rewetting"),
+    "total": N_("total"),
 }
 SCHEME_LABELS: dict[str, str] = {
     "hutan_desa": "Hutan Desa",
@@ -26,7 +29,7 @@ SCHEME_LABELS: dict[str, str] = {
     "kemitraan": "Kemitraan (Kulin-KK)",
     "hutan_adat": "Hutan Adat",
     "iphps": "IPHPS",
-    "total": "total",
+    "total": N_("total"),
 }
 
 
@@ -110,47 +113,53 @@ def _decimals(total: float) -> int:
     return 2 if total >= 1 else 4
 
 
-def intervention_table(frame: pd.DataFrame, title: str = "Potential by intervention") -> Table:
+def intervention_table(frame: pd.DataFrame, title: str | None = None, lang: str = "en") -> Table:
     """A rich table of :func:`potential_by_intervention`'s result, like the brief's Table 1.
 
     Parameters
     ----------
     frame : DataFrame
         The result of :func:`potential_by_intervention`.
-    title : str
-        The table's title.
+    title : str, optional
+        The table's title; by default "Potential by intervention" in ``lang``.
+    lang : str
+        The table's language (:mod:`bundler.i18n`): its words and numbers.
 
     Returns
     -------
     rich.table.Table
         MtCO2e/yr with 2 decimals (4 when the largest value is below 1), share in %.
     """
-    table = Table(title=title)
-    table.add_column("intervention")
-    table.add_column("MtCO2e/yr", justify="right")
-    table.add_column("share", justify="right")
-    table.add_column("highest in")
+    tr = translator(lang)
+    _ = tr.gettext
+    table = Table(title=_("Potential by intervention") if title is None else title)
+    table.add_column(_("intervention"))
+    table.add_column(_("MtCO2e/yr"), justify="right")
+    table.add_column(_("share"), justify="right")
+    table.add_column(_("highest in"))
     dec = _decimals(float(frame["mtco2e_yr"].max()))
     for name, row in frame.iterrows():
         table.add_row(
-            STREAM_LABELS.get(str(name), str(name)),
-            f"{row['mtco2e_yr']:.{dec}f}",
-            f"{100 * row['share']:.0f}%",
+            _(STREAM_LABELS[str(name)]) if str(name) in STREAM_LABELS else str(name),
+            tr.decimal(row["mtco2e_yr"], dec, group=False),
+            tr.percent(row["share"], 0),
             str(row["top_province"]),
             end_section=name == "peat",
         )
     return table
 
 
-def scheme_table(frame: pd.DataFrame, title: str = "Potential by scheme (MtCO2e/yr)") -> Table:
+def scheme_table(frame: pd.DataFrame, title: str | None = None, lang: str = "en") -> Table:
     """A rich table of :func:`potential_by_scheme`'s result, like the brief's Table 2.
 
     Parameters
     ----------
     frame : DataFrame
         The result of :func:`potential_by_scheme`.
-    title : str
-        The table's title.
+    title : str, optional
+        The table's title; by default "Potential by scheme (MtCO2e/yr)" in ``lang``.
+    lang : str
+        The table's language (:mod:`bundler.i18n`): its words and numbers.
 
     Returns
     -------
@@ -158,30 +167,36 @@ def scheme_table(frame: pd.DataFrame, title: str = "Potential by scheme (MtCO2e/
         One row per scheme (display names such as "Hutan Desa") and the total row;
         MtCO2e/yr with 2 decimals (4 when the largest total is below 1), share in %.
     """
-    table = Table(title=title)
+    tr = translator(lang)
+    _ = tr.gettext
+    table = Table(title=_("Potential by scheme (MtCO2e/yr)") if title is None else title)
     for col, justify in (
-        ("scheme", "left"),
-        ("protect", "right"),
+        (_("scheme"), "left"),
+        (_("protect"), "right"),
         ("ARR", "right"),
-        ("peat", "right"),
-        ("total", "right"),
-        ("share", "right"),
+        (_("peat"), "right"),
+        (_("total"), "right"),
+        (_("share"), "right"),
     ):
         table.add_column(col, justify=justify)
     last = len(frame) - 2
     dec = _decimals(float(frame["total"].max()))
     for i, (name, row) in enumerate(frame.iterrows()):
         table.add_row(
-            SCHEME_LABELS.get(str(name), str(name)),
-            *(f"{row[c]:.{dec}f}" for c in (*STREAMS, "total")),
-            f"{100 * row['share']:.0f}%",
+            _(SCHEME_LABELS[str(name)])
+            if str(name) == "total"
+            else SCHEME_LABELS.get(str(name), str(name)),
+            *(tr.decimal(row[c], dec, group=False) for c in (*STREAMS, "total")),
+            tr.percent(row["share"], 0),
             end_section=i == last,
         )
     return table
 
 
-def print_tables(scored: pd.DataFrame) -> tuple[Table, Table]:
+def print_tables(scored: pd.DataFrame, lang: str = "en") -> tuple[Table, Table]:
     """Both summary tables of a scored layer, ready for ``rich.console.Console.print``.
+
+    In the language ``lang`` (:mod:`bundler.i18n`).
 
     Returns
     -------
@@ -190,6 +205,6 @@ def print_tables(scored: pd.DataFrame) -> tuple[Table, Table]:
         :func:`scheme_table` of :func:`potential_by_scheme`.
     """
     return (
-        intervention_table(potential_by_intervention(scored)),
-        scheme_table(potential_by_scheme(scored)),
+        intervention_table(potential_by_intervention(scored), lang=lang),
+        scheme_table(potential_by_scheme(scored), lang=lang),
     )

@@ -46,10 +46,13 @@ from scipy.sparse.csgraph import dijkstra
 
 from solvers.problem import BundlingProblem
 
-# golden-section steps over the area multiplier: the bracket shrinks to 0.618**n of
-# its width, far below the values' resolution after 40 steps
-GOLDEN_STEPS = 40
+# golden-section steps over the area multiplier: the bracket (in log(1 + mu)) shrinks
+# to 0.618**n of its width, 1e-5 after 25 steps; any multiplier gives a valid bound
+GOLDEN_STEPS = 25
 _GOLD = (math.sqrt(5.0) - 1.0) / 2.0
+# the path bound is also tried without the area multiplier when at most this many
+# roots need it (one shortest-path search per root and multiplier)
+PATH_BOTH_MAX_ROOTS = 500
 # a connected answer is feasible for the problem's own check, which tolerates this much
 _TOL = 1e-6
 
@@ -187,7 +190,10 @@ def relaxed_root_bounds(
     # connectivity: a second bound for the roots the first leaves positive
     todo = np.flatnonzero(bounds > 0)
     if len(todo):
-        for mu in {0.0, float(np.median(best_mu[todo]))}:
+        mus = {float(np.median(best_mu[todo]))}
+        if len(todo) <= PATH_BOTH_MAX_ROOTS:
+            mus.add(0.0)
+        for mu in mus:
             path, took = _path_bounds(p, sets, reduced, mu, todo)
             better = path < bounds[todo]
             bounds[todo] = np.where(better, path, bounds[todo])
@@ -217,10 +223,13 @@ def _path_bounds(p: BundlingProblem, sets: RootSets, reduced, mu: float, rows: n
     tiny = 1e-9 * max(1.0, float(cost.max(initial=0.0)))
     graph = sp.csr_array((cost[heads] + tiny, (tails, heads)), shape=(p.n, p.n))
     roots = sets.roots[rows]
-    dist = dijkstra(graph, directed=True, indices=roots)
-    dist = dist - tiny * p.n
     members, mask = sets.members[rows], sets.mask[rows]
     safe = np.where(mask, members, 0)
+    # a unit farther than a root's whole positive gain can never pay its way there,
+    # so the search stops at the largest such gain (unreached units count as too far)
+    reach = float(np.where(mask, np.maximum(score[safe], 0.0), 0.0).sum(axis=1).max())
+    dist = dijkstra(graph, directed=True, indices=roots, limit=reach + tiny * (p.n + 1))
+    dist = dist - tiny * p.n
     t = np.where(mask, np.take_along_axis(dist, safe, axis=1), np.inf)
     gain = np.where(mask, np.maximum(score[safe], 0.0), 0.0)
     order = np.argsort(t, axis=1, kind="stable")

@@ -7,13 +7,24 @@ with number formats; headers carry units (``area (ha)``, ``NPV (USD)``). Lists o
 never ``;``-joined: the ``units`` sheet has one unit per row with its bundle id and its
 source keys, and the ``bundles`` sheet leaves those lists out. The CSVs stay the
 machine-readable files; the workbook is for reading and filtering.
+
+The file is the same each time the same tables are written when ``SOURCE_DATE_EPOCH``
+(seconds since 1970, the reproducible-builds convention) or ``OGR_CURRENT_DATE`` (ISO
+8601, the variable GDAL and :mod:`bundler.outputs.interop.qgis_styles` read) is set:
+the workbook's creation and modification times and every zip entry's time are then that
+time; without either they are the time of writing. openpyxl's own saver stamps the
+current time into the properties and the zip entries, so the archive is written here.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import os
+import shutil
+import zipfile
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +34,12 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
+from bundler.errors import InputError
 from bundler.input.unit_ids import SOURCE_KEYS
 from bundler.outputs.files import atomic_write_file
+from bundler.outputs.interop.qgis_styles import DATE_VARIABLE
 
 SHEETS = ("bundles", "priority", "estimates", "benefit sharing", "units")
 # columns of the bundles table that hold one value per unit, ';'-joined in the CSV
@@ -75,6 +89,12 @@ _MIN_WIDTH, _MAX_WIDTH = 6, 50
 _WIDTH_SAMPLE = 500
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
+# a fixed time for the file, looked for before DATE_VARIABLE (see the module docstring)
+EPOCH_VARIABLE = "SOURCE_DATE_EPOCH"
+# the times a zip entry can hold (DOS date and time, 2-second steps)
+_ZIP_FIRST, _ZIP_LAST = datetime(1980, 1, 1), datetime(2107, 12, 31, 23, 59, 58)
+# permissions of every entry (rw-------), as zipfile gives an entry written from bytes
+_ZIP_MODE = 0o600 << 16
 
 
 def header(column: str) -> str:
@@ -122,35 +142,41 @@ def number_format(column: str, integer: bool) -> str:
 def plan_sheets(
     bundles: pd.DataFrame,
     priority: pd.DataFrame,
-    estimates: pd.DataFrame,
-    sharing: pd.DataFrame,
     units: pd.DataFrame,
+    estimates: pd.DataFrame | None = None,
+    sharing: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The workbook's sheets (:data:`SHEETS`) from a plan's tables.
 
     Parameters
     ----------
     bundles : DataFrame
-        The bundles table as written to ``bundles.csv``, with ``unit_ids`` as lists.
-    priority, estimates, sharing : DataFrame
-        As written to ``priority.csv``, ``estimates.csv``, ``benefit_sharing.csv``.
+        The bundles table as written to ``bundles.csv``, with ``unit_ids`` as lists
+        (or ``;``-joined, as read back from the CSV).
+    priority : DataFrame
+        As written to ``priority.csv``.
     units : DataFrame
         The ``units`` layer of ``plan.gpkg`` (``unit_id``, ``bundle_id``, ``reason`` ...).
+    estimates, sharing : DataFrame, optional
+        As written to ``estimates.csv`` and ``benefit_sharing.csv``; a table not given
+        has no sheet.
 
     Returns
     -------
     dict of str to DataFrame
-        Sheet name -> table. ``bundles`` without the per-unit lists; ``units`` with the
-        units of each bundle in the order of its ``unit_ids`` (bundle by bundle), then
-        the units in no bundle (``bundle_id`` empty, ``reason`` says why).
+        Sheet name -> table, in the order of :data:`SHEETS`. ``bundles`` without the
+        per-unit lists; ``units`` with the units of each bundle in the order of its
+        ``unit_ids`` (bundle by bundle), then the units in no bundle (``bundle_id``
+        empty, ``reason`` says why).
     """
-    return {
+    sheets = {
         "bundles": bundles.drop(columns=[c for c in LIST_COLUMNS if c in bundles.columns]),
         "priority": priority,
         "estimates": estimates,
         "benefit sharing": sharing,
         "units": units_sheet(bundles, units),
     }
+    return {name: table for name, table in sheets.items() if table is not None}
 
 
 def units_sheet(bundles: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
@@ -160,7 +186,8 @@ def units_sheet(bundles: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
     table = table[[c for c in UNIT_COLUMNS if c in table.columns]]
     table = table.assign(bundle_id=table["bundle_id"].fillna("").astype(str))
     ids = table["unit_id"].astype(str)
-    members = [str(u) for lst in bundles.get("unit_ids", pd.Series([], dtype=object)) for u in lst]
+    lists = bundles.get("unit_ids", pd.Series([], dtype=object))
+    members = [str(u) for ids in lists for u in _id_list(ids)]
     position = pd.Series(np.arange(len(members)), index=members, dtype=float)
     # units in no bundle come after every member, in the layer's order
     rank = ids.map(position).fillna(len(members)).to_numpy()
@@ -168,20 +195,29 @@ def units_sheet(bundles: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
     return table.iloc[order].reset_index(drop=True)
 
 
-def write_plan_workbook(path: Path, **tables: pd.DataFrame) -> None:
+def _id_list(ids) -> list:
+    """A bundle's ``unit_ids``: a list as it is, a ``;``-joined text (a CSV's) split."""
+    if isinstance(ids, list | tuple | np.ndarray):
+        return list(ids)
+    return str(ids).split(";")
+
+
+def write_plan_workbook(path: Path, **tables: pd.DataFrame | None) -> None:
     """Write ``plan.xlsx`` atomically: :func:`plan_sheets` of ``tables`` by :func:`write_workbook`.
 
     Parameters
     ----------
     path : Path
     **tables : DataFrame
-        ``bundles``, ``priority``, ``estimates``, ``sharing`` and ``units``, as for
-        :func:`plan_sheets`.
+        ``bundles``, ``priority``, ``units`` and, optionally, ``estimates`` and
+        ``sharing``, as for :func:`plan_sheets`.
     """
     write_workbook(path, plan_sheets(**tables))
 
 
-def write_workbook(path: Path, sheets: Mapping[str, pd.DataFrame]) -> None:
+def write_workbook(
+    path: Path, sheets: Mapping[str, pd.DataFrame], environ: Mapping[str, str] | None = None
+) -> None:
     """Write tables as sheets of an ``.xlsx`` workbook, atomically (renamed into place).
 
     Parameters
@@ -192,12 +228,100 @@ def write_workbook(path: Path, sheets: Mapping[str, pd.DataFrame]) -> None:
         :func:`header`; numbers are typed cells with :func:`number_format`; an empty
         or missing value is an empty cell; an infinite one is the text ``inf``
         (as in the CSVs). The header row is frozen and filterable.
+    environ : mapping, optional
+        Where to read ``SOURCE_DATE_EPOCH`` and ``OGR_CURRENT_DATE`` (default: the
+        process environment); see :func:`save_time`.
+
+    Raises
+    ------
+    InputError
+        When one of those variables is set but malformed.
     """
+    stamp = save_time(os.environ if environ is None else environ)
     book = Workbook()
     book.remove(book.active)
     for name, frame in sheets.items():
         _fill(book.create_sheet(name), frame)
-    atomic_write_file(path, book.save)
+    atomic_write_file(path, lambda p: _save(book, p, stamp))
+
+
+def save_time(environ: Mapping[str, str]) -> datetime:
+    """The time written into the workbook (UTC, without a zone, as openpyxl takes it).
+
+    ``SOURCE_DATE_EPOCH`` (whole seconds since 1970-01-01 UTC) when set, else
+    ``OGR_CURRENT_DATE`` (an ISO 8601 date-time; one without a zone is UTC) when set,
+    else now.
+
+    Raises
+    ------
+    InputError
+        When the variable used is not of its form.
+    """
+    epoch = environ.get(EPOCH_VARIABLE, "").strip()
+    if epoch:
+        try:
+            seconds = int(epoch)
+            if seconds < 0:
+                raise ValueError(epoch)
+            return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+        except (ValueError, OverflowError, OSError):
+            raise InputError(
+                f"{EPOCH_VARIABLE}={epoch!r}: not a whole number of seconds since "
+                "1970-01-01 (e.g. 1765843200); unset it or correct it"
+            ) from None
+    date = environ.get(DATE_VARIABLE, "").strip()
+    if date:
+        try:
+            when = datetime.fromisoformat(date)
+        except ValueError:
+            raise InputError(
+                f"{DATE_VARIABLE}={date!r}: not an ISO 8601 date-time "
+                "(e.g. 2025-01-01T00:00:00Z); unset it or correct it"
+            ) from None
+        if when.tzinfo is not None:
+            when = when.astimezone(UTC).replace(tzinfo=None)
+        return when.replace(microsecond=0)
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _save(book: Workbook, path: Path, stamp: datetime) -> None:
+    """Save ``book`` with ``stamp`` as its creation and modification time and every
+    zip entry's time (what :meth:`Workbook.save` does, without its clock)."""
+    book.properties.created = book.properties.modified = stamp
+    entry_time = min(max(stamp, _ZIP_FIRST), _ZIP_LAST).timetuple()[:6]
+    with _StampedZip(path, entry_time) as archive:
+        ExcelWriter(book, archive).write_data()
+
+
+class _StampedZip(zipfile.ZipFile):
+    """A zip archive written with one time and one mode for every entry.
+
+    ``zipfile`` stamps an entry written from bytes with the current time, and one
+    written from a file (openpyxl's worksheets go through a temporary file) with the
+    file's time and mode.
+    """
+
+    def __init__(self, path: Path, entry_time: tuple[int, ...]):
+        super().__init__(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self._entry_time = entry_time
+
+    def _entry(self, name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, self._entry_time)
+        info.compress_type = self.compression
+        info.external_attr = _ZIP_MODE
+        return info
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
+        name = getattr(zinfo_or_arcname, "filename", zinfo_or_arcname)
+        super().writestr(self._entry(name), data, compress_type, compresslevel)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        info = self._entry(arcname or os.path.basename(filename))
+        if compress_type is not None:
+            info.compress_type = compress_type
+        info.file_size = os.path.getsize(filename)  # decides whether ZIP64 is needed
+        with open(filename, "rb") as source, self.open(info, "w") as target:
+            shutil.copyfileobj(source, target, 1 << 20)
 
 
 def _fill(sheet: Worksheet, frame: pd.DataFrame) -> None:

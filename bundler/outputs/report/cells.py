@@ -1,7 +1,9 @@
 """Text of the report: escaping, numbers as people read them, tables and run facts.
 
 Every piece of text that goes into ``report.html`` passes through :func:`esc`
-(``html.escape``), so the template receives ready, escaped markup.
+(``html.escape``), so the template receives ready, escaped markup. Numbers are
+written for the page's language (``lang``, see :mod:`bundler.i18n`), and so are
+the tables' headers (:func:`bundler.outputs.report.labels.column_label`).
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from bundler.i18n.catalogue import translator
+from bundler.outputs.report.labels import column_label
+
 # the column whose cells link a table row to the map (and the map's panel back to the row)
 BUNDLE_COLUMN = "bundle_id"
 
 
-def table_html(df: pd.DataFrame, table_id: str | None = None) -> str:
+def table_html(df: pd.DataFrame, table_id: str | None = None, lang: str = "en") -> str:
     """An HTML table of ``df`` with every header and cell escaped.
 
     A meaningful index (anything but a plain 0..n-1 range) becomes the first
@@ -32,6 +37,10 @@ def table_html(df: pd.DataFrame, table_id: str | None = None) -> str:
         id ``<table_id>-r<n>`` (n from 0) and ``data-bundle``, and its bundle
         id becomes a link that selects the bundle on the interactive map (whose
         panel links back to the row).
+    lang : str
+        The language of the headers and numbers: a known column's header is its
+        label in that language (the column's name, as in the CSV files, in English),
+        with the name in its ``title``.
 
     Returns
     -------
@@ -40,9 +49,9 @@ def table_html(df: pd.DataFrame, table_id: str | None = None) -> str:
     if not isinstance(df.index, pd.RangeIndex):
         df = df.reset_index()
     if df.empty:
-        return "<p>(no rows)</p>"
+        return paragraph(translator(lang).gettext("(no rows)"))
     cols = [" / ".join(str(p) for p in c) if isinstance(c, tuple) else str(c) for c in df.columns]
-    head = "".join(f'<th scope="col">{esc(c)}</th>' for c in cols)
+    head = "".join(_header(c, lang) for c in cols)
     link_at = cols.index(BUNDLE_COLUMN) if table_id and BUNDLE_COLUMN in cols else None
     rows = []
     for n, rec in enumerate(df.itertuples(index=False, name=None)):
@@ -52,7 +61,7 @@ def table_html(df: pd.DataFrame, table_id: str | None = None) -> str:
                 b = esc(fmt_cell(v))
                 cells.append(f'<td><a href="#map" class="to-map" data-bundle="{b}">{b}</a></td>')
             elif is_number(v):
-                cells.append(f'<td class="num">{esc(fmt_num(v))}</td>')
+                cells.append(f'<td class="num">{esc(fmt_num(v, lang))}</td>')
             else:
                 cells.append(f"<td>{esc(fmt_cell(v))}</td>")
         if link_at is not None and fmt_cell(rec[link_at]):
@@ -66,39 +75,59 @@ def table_html(df: pd.DataFrame, table_id: str | None = None) -> str:
     )
 
 
-def facts_html(facts: dict) -> str:
+def _header(column: str, lang: str) -> str:
+    label = column_label(column, lang)
+    title = f' title="{esc(column)}"' if label != column else ""
+    return f'<th scope="col"{title}>{esc(label)}</th>'
+
+
+def facts_html(facts: dict, lang: str = "en") -> str:
     """Run facts as a definition list, values exactly as given (nested dicts nest).
 
     Parameters
     ----------
     facts : dict
+    lang : str
+        The language of the words around the facts and of numbers' decimal sign;
+        keys and texts are shown as given.
 
     Returns
     -------
     str
     """
     if not facts:
-        return "<p>(no facts recorded)</p>"
-    items = "".join(f"<dt>{esc(k)}</dt><dd>{_fact_value(v)}</dd>" for k, v in facts.items())
+        return paragraph(translator(lang).gettext("(no facts recorded)"))
+    items = "".join(f"<dt>{esc(k)}</dt><dd>{_fact_value(v, lang)}</dd>" for k, v in facts.items())
     return f'<dl class="facts">{items}</dl>'
 
 
-def _fact_value(v) -> str:
+def _fact_value(v, lang: str) -> str:
     if isinstance(v, dict):
-        return facts_html(v)
+        return facts_html(v, lang)
     if isinstance(v, list | tuple):
         if v and all(isinstance(x, dict) for x in v):
-            return table_html(pd.DataFrame(list(v)))
+            return table_html(pd.DataFrame(list(v)), lang=lang)
         if any(isinstance(x, str) and len(x) > 40 for x in v):  # sentences, e.g. warnings
             return "<ul>" + "".join(f"<li>{esc(str(x))}</li>" for x in v) + "</ul>"
-        return esc(", ".join(fact_scalar(x) for x in v)) if v else "(none)"
-    return esc(fact_scalar(v))
+        if not v:
+            return esc(translator(lang).gettext("(none)"))
+        return esc(", ".join(fact_scalar(x, lang) for x in v))
+    return esc(fact_scalar(v, lang))
 
 
-def fact_scalar(v) -> str:
-    """A fact's value as text: ``none`` for None, else ``str`` (a float's shortest repr)."""
-    # str() of a float is its shortest round-trip repr: the value exactly as given
-    return "none" if v is None else str(v)
+def fact_scalar(v, lang: str = "en") -> str:
+    """A fact's value as text: ``none`` for None, else ``str`` (a float's shortest repr).
+
+    In another language than English, ``none`` is that language's word and a
+    number's decimal point its decimal sign (every digit kept).
+    """
+    tr = translator(lang)
+    if v is None:
+        return tr.gettext("none")
+    if is_number(v):
+        # str() of a float is its shortest round-trip repr: the value exactly as given
+        return tr.exact(v)
+    return str(v)
 
 
 def is_number(v) -> bool:
@@ -110,20 +139,12 @@ def is_number(v) -> bool:
     )
 
 
-def fmt_num(v) -> str:
-    """A number for a table: thousands separators; 2 decimals from 1, 3 significant below."""
-    if isinstance(v, int | np.integer):
-        return f"{int(v):,}"
-    v = float(v)
-    if not math.isfinite(v):
-        return str(v)
-    if v == 0:
-        return "0"
-    if abs(v) >= 1000:
-        return f"{v:,.0f}"
-    if abs(v) >= 1:
-        return f"{v:,.2f}"
-    return f"{v:.3g}"
+def fmt_num(v, lang: str = "en") -> str:
+    """A number for a table: thousands separators; 2 decimals from 1, 3 significant below.
+
+    Written for the locale of ``lang`` (``1,234.50`` in English, ``1.234,50`` in Indonesian).
+    """
+    return translator(lang).number(v)
 
 
 def fmt_cell(v) -> str:
@@ -138,6 +159,11 @@ def fmt_cell(v) -> str:
 def esc(s) -> str:
     """``str(s)`` escaped for HTML text and attribute values (``html.escape``)."""
     return html.escape(str(s), quote=True)
+
+
+def paragraph(text) -> str:
+    """``text`` escaped, as a paragraph."""
+    return f"<p>{esc(text)}</p>"
 
 
 def markup(s) -> Markup:

@@ -2,7 +2,8 @@
 
 Drawn with matplotlib and written as SVG text (``svg.fonttype`` none) with
 their ids made unique per chart and a fixed hash salt, so the same inputs give
-the same bytes and two charts never share an id.
+the same bytes and two charts never share an id. Their words (titles, axis labels,
+legends, notes) and tick labels are in the page's language (``lang``).
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path as MplPath
 
-from bundler.outputs.report.cells import esc, fact_scalar, fmt_num, is_number
+from bundler.i18n.catalogue import Translator, translator
+from bundler.outputs.report.cells import esc, fact_scalar, fmt_num, is_number, paragraph
 from bundler.outputs.report.static_map import MAX_LEGEND, UNSELECTED_FILL
 from bundler.text import natural_key
 
 
-def credits_html(yearly: pd.DataFrame, colors: dict[str, str]) -> str:
+def credits_html(yearly: pd.DataFrame, colors: dict[str, str], lang: str = "en") -> str:
     """Stacked bars of issuable credits per year, one colour per bundle (or why there are none).
 
     Parameters
@@ -32,13 +34,17 @@ def credits_html(yearly: pd.DataFrame, colors: dict[str, str]) -> str:
         ``bundle_id``, ``year``, ``credits`` (tCO2e).
     colors : dict of str to str
         Bundle id -> colour.
+    lang : str
+        The chart's language (:mod:`bundler.i18n`).
 
     Returns
     -------
     str
     """
+    tr = translator(lang)
+    _ = tr.gettext
     if yearly is None or not len(yearly):
-        return "<p>No credits: no bundle was selected, or none issues credits.</p>"
+        return paragraph(_("No credits: no bundle was selected, or none issues credits."))
     table = (
         yearly.assign(bundle_id=yearly["bundle_id"].astype(str))
         .pivot_table(
@@ -67,13 +73,17 @@ def credits_html(yearly: pd.DataFrame, colors: dict[str, str]) -> str:
         ax.add_patch(bars)
         bottom += vals
     ax.autoscale_view()
-    ax.set_xlabel("Year")
-    ax.set_ylabel("Issuable credits (tCO2e)")
-    ax.set_title(f"Credits per year, all bundles: {fmt_num(float(bottom.sum()))} tCO2e in total")
-    ax.yaxis.set_major_formatter(mpl.ticker.StrMethodFormatter("{x:,.0f}"))
+    ax.set_xlabel(_("Year"))
+    ax.set_ylabel(_("Issuable credits (tCO2e)"))
+    ax.set_title(
+        _("Credits per year, all bundles: {total} tCO2e in total").format(
+            total=fmt_num(float(bottom.sum()), lang)
+        )
+    )
+    ax.yaxis.set_major_formatter(_whole(tr))
     ax.grid(axis="y", alpha=0.3)
     if len(order) <= MAX_LEGEND:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="Bundle")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title=_("Bundle"))
     fig.tight_layout()
     return f'<div class="chart">{_figure_svg(fig, "credits")}</div>'
 
@@ -94,7 +104,9 @@ def _bars_path(x: np.ndarray, bottom: np.ndarray, height: np.ndarray, width: flo
     return MplPath(verts, np.tile(np.array(step, dtype=np.uint8), len(x)))
 
 
-def cost_curve_html(bundles: gpd.GeoDataFrame, facts: dict, colors: dict[str, str]) -> str:
+def cost_curve_html(
+    bundles: gpd.GeoDataFrame, facts: dict, colors: dict[str, str], lang: str = "en"
+) -> str:
     """The bundles' cost curve, cheapest first, with the carbon price (or why there is none).
 
     Parameters
@@ -105,14 +117,18 @@ def cost_curve_html(bundles: gpd.GeoDataFrame, facts: dict, colors: dict[str, st
         ``carbon_price_usd`` is drawn when given.
     colors : dict of str to str
         Bundle id -> colour.
+    lang : str
+        The chart's language (:mod:`bundler.i18n`).
 
     Returns
     -------
     str
     """
+    tr = translator(lang)
+    _ = tr.gettext
     price = facts.get("carbon_price_usd")
     if not len(bundles):
-        return "<p>No bundle, so no cost curve.</p>"
+        return paragraph(_("No bundle, so no cost curve."))
     d = pd.DataFrame(
         {
             "b": bundles["bundle_id"].astype(str).to_numpy(),
@@ -124,7 +140,7 @@ def cost_curve_html(bundles: gpd.GeoDataFrame, facts: dict, colors: dict[str, st
     dropped = d.loc[~(np.isfinite(d["c"]) & (d["q"] > 0)), "b"].tolist()
     d = d.loc[~d["b"].isin(dropped)]
     if not len(d):
-        return "<p>No bundle issues credits, so no cost curve.</p>"
+        return paragraph(_("No bundle issues credits, so no cost curve."))
     d["k"] = d["b"].map(natural_key)
     d = d.sort_values(["c", "k"], kind="stable").reset_index(drop=True)
     edges = np.concatenate([[0.0], np.cumsum(d["q"].to_numpy())])
@@ -154,21 +170,43 @@ def cost_curve_html(bundles: gpd.GeoDataFrame, facts: dict, colors: dict[str, st
             color="#b30000",
             linestyle="--",
             linewidth=1.5,
-            label=f"carbon price {fact_scalar(price)} USD/tCO2e",
+            label=_("carbon price {price} USD/tCO2e").format(price=fact_scalar(price, lang)),
         )
         ax.legend(loc="upper left")
-    ax.set_xlabel("Cumulative credits (tCO2e per year), cheapest bundle first")
-    ax.set_ylabel("Cost (USD per tCO2e)")
-    ax.set_title("Cost curve of the bundles")
-    ax.xaxis.set_major_formatter(mpl.ticker.StrMethodFormatter("{x:,.0f}"))
+    ax.set_xlabel(_("Cumulative credits (tCO2e per year), cheapest bundle first"))
+    ax.set_ylabel(_("Cost (USD per tCO2e)"))
+    ax.set_title(_("Cost curve of the bundles"))
+    ax.xaxis.set_major_formatter(_whole(tr))
+    if lang != "en":  # matplotlib's own tick labels have a decimal point
+        ax.yaxis.set_major_formatter(_Localized(tr.decimal_sign))
     ax.set_xlim(0, max(edges[-1], 1.0))
     ax.set_ylim(bottom=min(0.0, float(d["c"].min())))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    note = "" if is_number(price) else "<p>No carbon price was given, so none is drawn.</p>"
+    note = "" if is_number(price) else paragraph(_("No carbon price was given, so none is drawn."))
     if dropped:
-        note += f"<p>Not on the curve (no credits): {esc(', '.join(dropped))}.</p>"
+        text = _("Not on the curve (no credits): {bundles}.").format(bundles=", ".join(dropped))
+        note += f"<p>{esc(text)}</p>"
     return f'<div class="chart">{_figure_svg(fig, "cost")}</div>{note}'
+
+
+def _whole(tr: Translator) -> mpl.ticker.Formatter:
+    """Tick labels as whole numbers with the locale's thousands separator."""
+    return mpl.ticker.FuncFormatter(lambda x, _pos: tr.decimal(x, 0))
+
+
+class _Localized(mpl.ticker.ScalarFormatter):
+    """matplotlib's usual tick labels, with a locale's decimal sign for the point."""
+
+    def __init__(self, decimal_sign: str):
+        super().__init__()
+        self.decimal_sign = decimal_sign
+
+    def __call__(self, x, pos=None):
+        return super().__call__(x, pos).replace(".", self.decimal_sign)
+
+    def get_offset(self):
+        return super().get_offset().replace(".", self.decimal_sign)
 
 
 def _figure_svg(fig: Figure, prefix: str) -> str:

@@ -21,7 +21,8 @@ Attributes
     integers (fixed decimals) with categories as indices into short lists.
 
 Every user-visible word of the map (labels, buttons, messages) lives in the
-template, not here: this module sends ids, keys and numbers.
+template, not here: this module sends ids, keys and numbers (the figures
+formatted for the page's language).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from bundler.i18n.catalogue import translator
 from bundler.outputs.report.cells import fmt_cell, fmt_num, is_number
 from bundler.outputs.report.static_map import (
     UNSELECTED_FILL,
@@ -128,6 +130,7 @@ def map_data(
     colors: dict[str, str],
     frame: MapFrame,
     sharing: pd.DataFrame | None = None,
+    lang: str = "en",
 ) -> dict:
     """Everything the interactive map draws and shows, as plain JSON-ready values.
 
@@ -142,6 +145,8 @@ def map_data(
     sharing : DataFrame, optional
         The benefit-sharing table (``bundle_id``, ``party``, ``amount_usd``,
         ``share``); each bundle's panel then shows its shares by party.
+    lang : str
+        The language (:mod:`bundler.i18n`) whose locale the figures are written in.
 
     Returns
     -------
@@ -185,7 +190,7 @@ def map_data(
         "context_scale": scale,
         "unit_size": _typical_size(geoms, grid),
         "bundles": _bundles_data(
-            bundles, order, colors, members, shapely.bounds(geoms), grid, sharing
+            bundles, order, colors, members, shapely.bounds(geoms), grid, sharing, lang
         ),
         "units": {
             "id": uid,
@@ -340,6 +345,7 @@ def _bundles_data(
     unit_bounds: np.ndarray,
     grid: Grid,
     sharing: pd.DataFrame | None,
+    lang: str,
 ) -> dict:
     """The bundles' part of :func:`map_data`, in ``order`` (colours' order, then orphans)."""
     rows = {}
@@ -374,7 +380,9 @@ def _bundles_data(
             figures.append([""] * len(fields))
             continue
         rec = bundles.iloc[rows[b]]
-        figures.append([fmt_num(rec[f]) if is_number(rec[f]) else fmt_cell(rec[f]) for f in fields])
+        figures.append(
+            [fmt_num(rec[f], lang) if is_number(rec[f]) else fmt_cell(rec[f]) for f in fields]
+        )
     return {
         "id": order,
         "color": [colors.get(b, UNSELECTED_FILL) for b in order],
@@ -384,11 +392,11 @@ def _bundles_data(
         "members": members,
         "fields": fields,
         "fig": figures,
-        "shares": _shares(sharing, order),
+        "shares": _shares(sharing, order, lang),
     }
 
 
-def _shares(sharing: pd.DataFrame | None, order: list[str]) -> list[list[list[str]]]:
+def _shares(sharing: pd.DataFrame | None, order: list[str], lang: str) -> list[list[list[str]]]:
     """Per bundle: ``[party, amount (USD), share (%)]`` rows, the units' rows summed as one.
 
     Parties keep the table's order; empty lists without a sharing table.
@@ -405,8 +413,8 @@ def _shares(sharing: pd.DataFrame | None, order: list[str]) -> list[list[list[st
         out[where[b]].append(
             [
                 str(party),
-                fmt_num(float(amount)) if is_number(amount) else "",
-                f"{100 * float(share):.1f}%" if is_number(share) else "",
+                fmt_num(float(amount), lang) if is_number(amount) else "",
+                translator(lang).percent(float(share), 1) if is_number(share) else "",
             ]
         )
     return out
