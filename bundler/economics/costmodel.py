@@ -326,7 +326,10 @@ def bundle_cost_breakdown(
 
 
 def bundle_economics(
-    units: pd.DataFrame, union_area_ha: float, econ: EconomicsSection
+    units: pd.DataFrame,
+    union_area_ha: float,
+    econ: EconomicsSection,
+    credits_by_year: np.ndarray | None = None,
 ) -> BundleEconomics:
     """Evaluate one bundle with the exact cost model of the module docstring.
 
@@ -341,13 +344,20 @@ def bundle_economics(
     union_area_ha : float
         Area of the union of their geometries (overlaps once).
     econ : EconomicsSection
+    credits_by_year : ndarray, optional
+        The bundle's credits for ``t = 1..T`` (the sum of
+        :func:`unit_credits_by_year` over its units), when the caller has them.
 
     Returns
     -------
     BundleEconomics
     """
     d = discount_factors(econ)
-    credits = unit_credits_by_year(units, econ).sum(axis=0)
+    credits = (
+        unit_credits_by_year(units, econ).sum(axis=0)
+        if credits_by_year is None
+        else np.asarray(credits_by_year, float)
+    )
     parts = bundle_cost_breakdown(units, union_area_ha, econ, credits)
     costs = parts[COST_CATEGORIES[0]].copy()
     for name in COST_CATEGORIES[1:]:

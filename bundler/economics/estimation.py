@@ -44,6 +44,7 @@ from bundler.economics.costmodel import (
     bundle_economics,
     discount_factors,
     price_path,
+    unit_credits_by_year,
     unit_gross_by_year,
 )
 from bundler.economics.schedule import schedule_bundles
@@ -209,11 +210,16 @@ def estimate_bundles(
     standalone: dict[int, float] = {}
     rows, years = [], []
     index = unit_index(units)
+    # the economics read attributes only: row selection without geometry is far cheaper
+    # (the standalone value of every unit is one selection each)
+    table = pd.DataFrame(units.drop(columns=units.geometry.name))
+    # credits are per unit, so one matrix serves every bundle and every standalone unit
+    unit_credits = unit_credits_by_year(table, econ)
     for bid, ids in bundles.items():
         idx = bundle_positions(units, ids, index)
-        sub = units.iloc[idx]
+        sub = table.iloc[idx]
         area = union_area_ha(units.geometry.values[idx])
-        e = bundle_economics(sub, area, econ)
+        e = bundle_economics(sub, area, econ, unit_credits[idx].sum(axis=0))
         parts = bundle_cost_breakdown(sub, area, econ, e.credits_by_year)
         gross = {k: v.sum(axis=0) for k, v in unit_gross_by_year(sub, econ).items()}
         total_gross = sum(gross.values())
@@ -227,7 +233,10 @@ def estimate_bundles(
         for j in idx:
             if j not in standalone:
                 standalone[j] = bundle_economics(
-                    units.iloc[[j]], union_area_ha(units.geometry.values[[j]]), econ
+                    table.iloc[[j]],
+                    union_area_ha(units.geometry.values[[j]]),
+                    econ,
+                    unit_credits[j],
                 ).npv
         alone = float(sum(standalone[j] for j in idx))
         unit_revenue = float(e.credits_by_year @ (unit_price * d))
