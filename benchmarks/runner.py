@@ -15,13 +15,13 @@ What is run on each instance (see :mod:`benchmarks.instances` for the families):
 
 NPV objective (the product's default)
     * every available MIP backend, variant ``warm``: the planner itself
-      (:func:`bundler.planning.planner.plan_bundles`): heuristic warm start, exact MIP on
-      components up to ``exact_max_units``, the heuristic above that (the note
-      says on how many components);
+      (:func:`bundler.planning.planner.plan_bundles`): heuristic warm start, then
+      the rooted MIP and column generation on components up to ``exact_max_units``
+      (column generation alone above that, see :func:`solvers.api.solve_bundling`);
     * every available MIP backend, variant ``cold``: the same components solved
       by the MIP without a warm start, with the planner's time split; recorded as
-      skipped when a component is above ``exact_max_units`` (the planner never
-      runs the MIP there);
+      skipped when a component is above ``exact_max_units`` (the planner gives
+      those column generation only, never the rooted MIP);
     * ``heuristic``, variant ``planner``: the planner with the heuristic backend;
     * ``greedy``, variant ``baseline``: :mod:`benchmarks.greedy`.
 Max-p (the tessellations: grid, Voronoi, dense and counties families; touching adjacency,
@@ -218,7 +218,7 @@ def _npv_planner(spec, inst) -> dict:
     big = [k for k, _ in plan.component_results if k > cap]
     if spec["solver"] != "heuristic" and big:
         note += (
-            f"; heuristic fallback on {len(big)} component(s) of {sum(big)} units "
+            f"; column generation only on {len(big)} component(s) of {sum(big)} units "
             f"(> exact_max_units={cap})"
         )
     return _row(
@@ -644,7 +644,7 @@ def _plan_tasks(cfg: Config, inst, path: Path, npv: bool = True, headline: bool 
             if largest > cap:
                 skip = (
                     f"a component of {largest} units is above exact_max_units={cap}; "
-                    "the planner never runs the MIP there"
+                    "the planner gives it column generation only, never the rooted MIP"
                 )
             elif cfg.mode == "quick" and inst.n > QUICK_COLD_MAX_UNITS:
                 # without a warm start the MIPs find nothing at this size in a quick
