@@ -321,7 +321,9 @@ class _Selector:
     VARIANTS = ((1.0, 0.5), (4.0, 0.5), (0.25, 1.0))
     FIRST_LAMBDA = 2.0
 
-    def generate(self, pool, deadline, variants, noise_level=0.0, blocked=None, roots=None):
+    def generate(
+        self, pool, deadline, variants, noise_level=0.0, blocked=None, roots=None, patience=4
+    ):
         """Grow from every root (most promising first) with each scoring variant."""
         roots = self.roots if roots is None else roots
         order = sorted(roots, key=lambda r: (-self.promise[r], r))
@@ -334,7 +336,7 @@ class _Selector:
                     continue
                 if time.perf_counter() > deadline:
                     return
-                for b in self.grow(r, lam, gamma, noise, blocked):
+                for b in self.grow(r, lam, gamma, noise, blocked, patience=patience):
                     pool.setdefault(tuple(sorted(b)), None)
 
     def generate_must(self, pool, deadline, variants=None, n_roots=12, noise_level=0.0):
@@ -740,7 +742,10 @@ class _Selector:
                 return plan, 1, f"every feasible bundle listed ({len(pool)}); exact packing"
         if self.must:
             self.generate_must(pool, t0 + 0.2 * span)
-        self.generate(pool, t0 + 0.4 * span, self.VARIANTS)
+        self.generate(pool, t0 + 0.35 * span, self.VARIANTS)
+        # long growth too: a bundle may pay only after a long run of poor units (a
+        # greedy growth to the unit limit found better plans on clustered landscapes)
+        self.generate(pool, t0 + 0.45 * span, self.VARIANTS[:1], patience=self.max_u)
         plan = self.polish(warm, deadline) if warm else []
         for k, order in enumerate(self.ORDERS):
             if k and time.perf_counter() > t0 + 0.6 * span:
