@@ -16,6 +16,7 @@ from bundler.config.scenario import Scenario
 from bundler.graph.adjacency import build_adjacency
 from bundler.input.rasters import zonal_areas
 from bundler.input.validation import ValidationReport, load_units
+from bundler.safeguards.exclusion import apply_safeguards
 from bundler.scoring.units import score_units
 
 # CLI raster flag -> the unit column it fills
@@ -29,12 +30,18 @@ RASTER_COLUMNS = {
 
 @dataclass
 class Prepared:
-    """Validated and scored units, ready to plan."""
+    """Validated and scored units, ready to plan.
+
+    ``inputs`` maps a name to an input file's path (or its ready ``{"path", "sha256"}``
+    record); ``safeguards`` is what ``run.json`` records of the exclusions
+    (:class:`bundler.safeguards.exclusion.Safeguards`).
+    """
 
     report: ValidationReport
     units: gpd.GeoDataFrame
     warnings: list[str] = field(default_factory=list)
-    inputs: dict[str, Path] = field(default_factory=dict)
+    inputs: dict[str, Path | dict] = field(default_factory=dict)
+    safeguards: dict = field(default_factory=dict)
 
 
 def prepare_units(
@@ -44,7 +51,7 @@ def prepare_units(
     assume_crs: str | None = None,
     rasters: dict[str, Path | None] | None = None,
 ) -> Prepared:
-    """Read, validate and score a unit layer.
+    """Read, validate and score a unit layer, and mark the units its safeguards exclude.
 
     Parameters
     ----------
@@ -62,11 +69,13 @@ def prepare_units(
     Returns
     -------
     Prepared
+        With the columns of :mod:`bundler.safeguards.exclusion` when the scenario's
+        ``[safeguards]`` name exclusion layers or the layer has a ``conflict`` column.
 
     Raises
     ------
     InputError
-        For an unusable layer or raster.
+        For an unusable layer, raster or exclusion layer.
     """
     report = load_units(path, scenario, province=province, assume_crs=assume_crs)
     report.raise_if_errors()
@@ -80,8 +89,12 @@ def prepare_units(
         warnings.extend(raster_warnings)
     scored = score_units(report.units, scenario.scoring, areas)
     warnings.extend(scored.attrs.get("scoring_warnings", []))
-    inputs = {"units": Path(path), **{f"raster_{k}": v for k, v in given.items()}}
-    return Prepared(report=report, units=scored, warnings=warnings, inputs=inputs)
+    safe = apply_safeguards(scored, scenario)
+    warnings.extend(safe.warnings)
+    inputs = {"units": Path(path), **{f"raster_{k}": v for k, v in given.items()}, **safe.inputs}
+    return Prepared(
+        report=report, units=safe.units, warnings=warnings, inputs=inputs, safeguards=safe.record
+    )
 
 
 def adjacency(

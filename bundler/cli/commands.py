@@ -22,6 +22,7 @@ from bundler.cli.common import (
     DEMO_OUT,
     OUT_RULE,
     AssumeCrsOpt,
+    ExcludeOpt,
     ForceOpt,
     GapAliasOpt,
     IdColumnOpt,
@@ -42,6 +43,7 @@ from bundler.cli.common import (
     out,
     plan_overrides,
     prepare,
+    with_exclusions,
     with_id_column,
     with_lang,
 )
@@ -445,6 +447,55 @@ def score(
     out.print(f"[green]scored {len(prepared.units):,} units into[/] {out_dir}/")
 
 
+def _check_min_difference(value: float | None) -> float | None:
+    """``value`` when it is a share of units in (0, 1], else a usage error saying what one is."""
+    if value is not None and not 0 < value <= 1:
+        raise typer.BadParameter(
+            f"{value:g} is not a share of units: it must be above 0 and at most 1, e.g. 0.2 "
+            "for plans that differ in at least 20% of their units"
+        )
+    return value
+
+
+AlternativesOpt = Annotated[
+    int,
+    typer.Option(
+        "--alternatives",
+        metavar="K",
+        help="Also look for up to K near-optimal alternative plans (0: none), each within "
+        "--max-loss of the best plan's objective and different from the best and every "
+        "earlier alternative in at least --min-difference of its units: alternatives.csv, "
+        "a bundle_id_alt<i> column of plan.gpkg's units layer and a section of the report. "
+        "The search takes up to --time-limit seconds more.",
+        min=0,
+    ),
+]
+MaxLossOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-loss",
+        metavar="P",
+        help="With --alternatives: the largest loss of objective, in percent of the best "
+        "plan's (default 5).",
+        min=0,
+        max=100,
+        show_default=False,
+    ),
+]
+MinDifferenceOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--min-difference",
+        metavar="D",
+        help="With --alternatives: the least share of units, above 0 and at most 1, by which "
+        "each alternative differs from the best and every earlier alternative (units in "
+        "only one of two plans over units in either; default 0.2).",
+        callback=_check_min_difference,
+        show_default=False,
+    ),
+]
+
+
 @app.command()
 @friendly_errors
 def plan(
@@ -482,12 +533,16 @@ def plan(
     peat: Annotated[RasterOpt, typer.Option("--peat", help="Peat raster.")] = None,
     mangrove: Annotated[RasterOpt, typer.Option("--mangrove", help="Mangrove raster.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (heuristic and solvers).")] = 0,
+    alternatives: AlternativesOpt = 0,
+    max_loss: MaxLossOpt = None,
+    min_difference: MinDifferenceOpt = None,
     threads: Annotated[int, typer.Option("--threads", help="Solver threads.", min=1)] = 1,
     mip_gap: MipGapOpt = DEFAULT_MIP_GAP,
     gap: GapAliasOpt = None,
     assume_crs: AssumeCrsOpt = None,
     id_column: IdColumnOpt = None,
     lang: LangOpt = None,
+    exclude: ExcludeOpt = None,
     force: ForceOpt = False,
 ):
     """Pick and merge neighbouring units into connected, cost-efficient carbon projects.
@@ -502,9 +557,15 @@ def plan(
     benefit_sharing.csv and run.json (inputs with sha256, resolved scenario,
     solver, termination, objective, bound, gap, runtime, versions, seed). A
     plan is called optimal only when the solver proved it. --lang id writes the
-    report, the reasons and this summary in Bahasa Indonesia.
+    report, the reasons and this summary in Bahasa Indonesia. --exclude
+    FILE[:LABEL] (repeatable) leaves out the units that a no-go layer covers
+    (tenure conflicts, concessions), as does the layer's own conflict column.
+    --alternatives K adds up to K near-optimal alternative plans, each within
+    --max-loss of the best and different from every earlier plan in at least
+    --min-difference of its units (alternatives.csv, bundle_id_alt<i> columns).
 
     Example: psbundle plan permits.gpkg --out plan-16 --province 16 --carbon-price 10
+    --exclude konflik.gpkg:konflik
     """
     from bundler.config.scenario import load_scenario
     from bundler.economics.estimation import estimate_plan
@@ -526,12 +587,17 @@ def plan(
         scenario_file=scenario,
         lang=lang,
     )
+    scen = with_exclusions(scen, exclude)
+    _check_alternatives(alternatives, max_loss, min_difference, scen)
     rasters = _raster_flags(forest_2010, forest_2020, peat, mangrove)
     prepared = prepare(units, scen, province, assume_crs, rasters)
     params = SolveParams(time_limit=time_limit, rel_gap=rel_gap, threads=threads, seed=seed)
     with progress_bar("building adjacency") as tick:
         graph = adjacency(prepared.units, scen, tick)
     result = _solve(prepared.units, graph, scen, solver.value, params)
+    alts = _alternatives(
+        prepared.units, result, scen, params, alternatives, max_loss, min_difference
+    )
     economics = estimate_plan(prepared.units, result, scen)
     with atomic_output_dir(out_dir, force) as tmp:
         write_plan(
@@ -548,10 +614,12 @@ def plan(
                 "max_gap_m": scen.graph.max_gap_m,
                 "province": province,
                 "warnings": prepared.warnings,
+                "safeguards": prepared.safeguards,
             },
             economics=economics,
+            alternatives=alts,
         )
-    _print_plan(result, out_dir, scen.report.lang)
+    _print_plan(result, out_dir, scen.report.lang, alts)
 
 
 def _solve(units, graph, scen, solver: str, params):
@@ -564,7 +632,84 @@ def _solve(units, graph, scen, solver: str, params):
         )
 
 
-def _print_plan(result, out_dir: Path, lang: str = "en") -> None:
+def _check_alternatives(k: int, max_loss, min_difference, scen) -> None:
+    """Before any work: --max-loss and --min-difference need --alternatives, which needs an
+    objective whose plans can differ in their units."""
+    from bundler.errors import InputError
+
+    if not k and (max_loss is not None or min_difference is not None):
+        flags = (("--max-loss", max_loss), ("--min-difference", min_difference))
+        given = [flag for flag, value in flags if value is not None]
+        raise InputError(f"{' and '.join(given)} only apply with --alternatives K (K > 0)")
+    if k and scen.bundling.objective == "max-p":
+        raise InputError(
+            "--alternatives needs the npv or credits objective: a max-p plan puts every unit "
+            "in a bundle, so no other plan can differ from it in its units"
+        )
+
+
+def _alternatives(units, result, scen, params, k: int, max_loss, min_difference):
+    """Up to ``k`` verified near-optimal alternatives to ``result`` (None when ``k`` is 0)."""
+    from bundler.planning.alternatives import (
+        DEFAULT_MAX_LOSS,
+        DEFAULT_MIN_DIFFERENCE,
+        plan_alternatives,
+    )
+
+    if not k:
+        return None
+    with err.status(f"looking for {k} near-optimal alternative plan(s) ..."):
+        return plan_alternatives(
+            units,
+            result,
+            scen,
+            scen.graph.max_gap_m,
+            k,
+            max_loss=DEFAULT_MAX_LOSS if max_loss is None else max_loss / 100.0,
+            min_difference=DEFAULT_MIN_DIFFERENCE if min_difference is None else min_difference,
+            params=params,
+        )
+
+
+def _print_alternatives(alts, lang: str) -> None:
+    """The alternatives beside the best plan, and why there are fewer than asked for."""
+    from bundler.i18n.catalogue import translator
+
+    tr = translator(lang)
+    _ = tr.gettext
+    t = Table(title=_("Near-optimal alternatives"), title_justify="left")
+    for header in (
+        _("plan"),
+        _("objective"),
+        _("gap"),
+        _("loss"),
+        _("bundles"),
+        _("units"),
+        _("differs from best"),
+        _("from nearest"),
+    ):
+        t.add_column(header, justify="left" if header == _("plan") else "right")
+
+    def pct(v) -> str:
+        return "-" if v is None or v != v else tr.percent(v, 1)
+
+    for row in alts.table.itertuples(index=False):
+        t.add_row(
+            row.plan,
+            tr.number(row.objective),
+            pct(row.gap),
+            pct(row.loss),
+            str(row.n_bundles),
+            str(row.units_in_bundles),
+            pct(row.difference_from_best),
+            pct(row.difference_from_nearest),
+        )
+    out.print(t)
+    if alts.note:
+        out.print(f"[yellow]{escape_markup(alts.note)}[/]")
+
+
+def _print_plan(result, out_dir: Path, lang: str = "en", alternatives=None) -> None:
     from bundler.i18n.catalogue import translator
     from bundler.outputs.gaps import bound_meaning, format_gap
     from bundler.planning.planner import plan_totals
@@ -598,13 +743,16 @@ def _print_plan(result, out_dir: Path, lang: str = "en") -> None:
     out.print(t)
     if result.explanation:
         out.print(f"[yellow]{escape_markup(result.explanation)}[/]")
+    if alternatives is not None:
+        _print_alternatives(alternatives, lang)
     # TRANSLATORS: keep the [green]...[/] colour tags around the first words
     done = _("[green]plan written to[/] {folder}/ ({files})")
     out.print(
         done.format(
             folder=out_dir,
             files="report.html, map.png, plan.gpkg, bundles.csv, estimates.csv, yearly.csv, "
-            "priority.csv, benefit_sharing.csv, run.json",
+            "priority.csv, benefit_sharing.csv, run.json"
+            + (", alternatives.csv" if alternatives is not None else ""),
         )
     )
 

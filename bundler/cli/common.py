@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from pathlib import Path
 from typing import Annotated
@@ -232,6 +233,35 @@ def with_lang(scen, lang: Lang | None):
     return overrides(scen, **{"report.lang": lang.value if lang else None})
 
 
+# --exclude: no-go layers (scenario [safeguards] exclude); repeatable, adds to the scenario's
+ExcludeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude",
+        metavar="FILE[:LABEL]",
+        help="Leave out the units a no-go layer covers: recorded tenure conflicts, "
+        "concessions or other areas (polygons or points, any vector format). A unit is "
+        "excluded when more than safeguards.max_overlap_share (10%) of its area lies under "
+        "the layer's polygons or a point of it lies inside; its reason names LABEL (default: "
+        "the file's stem) and the overlap. Repeat for more layers; adds to the scenario's "
+        "[safeguards] exclude. A 'conflict' (KONFLIK) column of the units layer excludes too.",
+        show_default=False,
+    ),
+]
+
+
+def with_exclusions(scen, exclude: list[str] | None):
+    """``scen`` with the ``--exclude FILE[:LABEL]`` layers added to ``safeguards.exclude``."""
+    if not exclude:
+        return scen
+    from bundler.safeguards.layers import exclusion_option
+
+    layers = (*scen.safeguards.exclude, *(exclusion_option(text) for text in exclude))
+    return dataclasses.replace(
+        scen, safeguards=dataclasses.replace(scen.safeguards, exclude=layers)
+    )
+
+
 class Objective(enum.StrEnum):
     npv = "npv"
     credits = "credits"
@@ -246,7 +276,25 @@ def prepare(units, scen, province, assume_crs, rasters):
         prepared = prepare_units(units, scen, province, assume_crs, rasters)
     for w in prepared.warnings:
         err.print(f"[yellow]warning:[/] {escape_markup(w)}", highlight=False)
+    _print_exclusions(prepared)
     return prepared
+
+
+def _print_exclusions(prepared) -> None:
+    """One line on standard error: how many units the safeguards exclude, and by what."""
+    from bundler.safeguards.exclusion import excluded_mask
+
+    record = prepared.safeguards
+    if not record.get("layers") and not record.get("conflict_column"):
+        return
+    by = [f"{layer['label']}: {layer['units_excluded']}" for layer in record.get("layers", [])]
+    if record.get("conflict_column"):
+        by.append(f"conflict column: {record.get('conflict_units_excluded', 0)}")
+    n = int(excluded_mask(prepared.units).sum())
+    err.print(
+        escape_markup(f"safeguards: {n} unit(s) excluded before planning ({', '.join(by)})"),
+        highlight=False,
+    )
 
 
 def overrides(scen, **values):

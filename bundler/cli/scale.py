@@ -16,6 +16,7 @@ from bundler.cli.common import (
     DEFAULT_MIP_GAP,
     DEFAULT_SOLVER,
     AssumeCrsOpt,
+    ExcludeOpt,
     ForceOpt,
     GapAliasOpt,
     IdColumnOpt,
@@ -38,6 +39,7 @@ from bundler.cli.common import (
     out,
     plan_overrides,
     prepare,
+    with_exclusions,
     with_id_column,
     with_lang,
 )
@@ -97,6 +99,7 @@ def national(
     assume_crs: AssumeCrsOpt = None,
     id_column: IdColumnOpt = None,
     lang: LangOpt = None,
+    exclude: ExcludeOpt = None,
     force: ForceOpt = False,
 ):
     """Plan every province on its own, on Dask, then merge a national picture.
@@ -114,7 +117,8 @@ def national(
     (potential_by_intervention.csv, potential_by_scheme.csv), plan.gpkg,
     report.html, map.png and run.json. For raster-based forest figures, run
     psbundle score first and pass its scored_units.gpkg. --lang id writes the
-    reports, the reasons and this summary in Bahasa Indonesia.
+    reports, the reasons and this summary in Bahasa Indonesia. --exclude
+    FILE[:LABEL] (repeatable) leaves out the units a no-go layer covers.
 
     Example: psbundle national permits.gpkg --out national-2027 --carbon-price 10
     """
@@ -136,9 +140,11 @@ def national(
         scenario_file=scenario,
         lang=lang,
     )
+    scen = with_exclusions(scen, exclude)
     prepared = prepare(units, scen, None, assume_crs, {})
+    run_on.add_inputs(prepared.inputs)
     parts = run_on.parts([(scen, prepared.units)], report=True)
-    facts = {**run_on.facts(), "warnings": prepared.warnings}
+    facts = {**run_on.facts(), "warnings": prepared.warnings, "safeguards": prepared.safeguards}
     with atomic_output_dir(out_dir, force) as tmp, err.status("writing national outputs ..."):
         run = write_national(tmp, prepared.units, parts, scen, facts)
     tr = translator(scen.report.lang)
@@ -202,6 +208,7 @@ def sweep(
     assume_crs: AssumeCrsOpt = None,
     id_column: IdColumnOpt = None,
     lang: LangOpt = None,
+    exclude: ExcludeOpt = None,
     force: ForceOpt = False,
 ):
     """Compare scenarios: plan the same layer under each, on Dask, side by side.
@@ -216,6 +223,8 @@ def sweep(
     and scenarios/<name>/ with the resolved scenario.toml, priority.csv,
     bundles.csv and provinces.csv. --lang id (for every scenario) writes the
     priority lists' 'why', the reasons and this summary in Bahasa Indonesia.
+    --exclude FILE[:LABEL] (repeatable) leaves out, under every scenario, the
+    units a no-go layer covers.
 
     Example: psbundle sweep permits.gpkg --out sweep --province 16 --grid price=5,10,20
     """
@@ -231,6 +240,7 @@ def sweep(
     if bool(scenarios) == bool(grid):
         raise InputError("give either --scenarios FILE ... or --grid KEY=V1,V2 ..., not both")
     base = with_lang(with_id_column(_start(out_dir, force, backend, scenario), id_column), lang)
+    base = with_exclusions(base, exclude)
     values_of: dict[str, dict] = {}
     if grid:
         items = parse_grid([*grid, *more])
@@ -242,19 +252,29 @@ def sweep(
         files = [*scenarios, *map(Path, more)]
         scens = file_scenarios(files)
         scens = [with_lang(with_id_column(s, id_column), lang) for s in scens]
+        scens = [with_exclusions(s, exclude) for s in scens]
         for s, f in zip(scens, files, strict=True):
             check_settings(s, f)
-    work, prepared_by, warnings = [], {}, []
+    work, prepared_by, warnings, safeguards = [], {}, [], {}
     for s in scens:
-        # scoring and validation may differ by scenario; prepare each variant once
-        variant = json.dumps([_section(s, k) for k in ("input", "validation", "scoring")])
+        # scoring, validation and safeguards (their reasons in report.lang) may differ by
+        # scenario; prepare each variant once
+        sections = ("input", "validation", "scoring", "safeguards", "report")
+        variant = json.dumps([_section(s, k) for k in sections])
         if variant not in prepared_by:
             prepared = prepare(units, s, province, assume_crs, {})
-            prepared_by[variant] = prepared.units
+            prepared_by[variant] = prepared
+            run_on.add_inputs(prepared.inputs)
             warnings.extend(w for w in prepared.warnings if w not in warnings)
-        work.append((s, prepared_by[variant]))
+        work.append((s, prepared_by[variant].units))
+        safeguards[s.name] = prepared_by[variant].safeguards
     parts = run_on.parts(work, report=False)
-    facts = {**run_on.facts(), "province": province, "warnings": warnings}
+    facts = {
+        **run_on.facts(),
+        "province": province,
+        "warnings": warnings,
+        "safeguards": safeguards,
+    }
     with atomic_output_dir(out_dir, force) as tmp, err.status("writing the comparison ..."):
         write_sweep(tmp, scens, parts, values_of, facts)
     tr = translator(_summary_lang(scens, lang))
@@ -301,6 +321,13 @@ class _RunOn:
     cache: Path | None
     started: float = field(default_factory=time.perf_counter)
     inputs: dict = field(default_factory=dict)
+    # ready {"path", "sha256"} records of further inputs (exclusion layers): in run.json
+    # and in the parts cache's keys
+    more_inputs: dict = field(default_factory=dict)
+
+    def add_inputs(self, inputs: dict) -> None:
+        """Keep the ready records among a prepared layer's ``inputs`` (exclusion layers)."""
+        self.more_inputs.update({k: v for k, v in inputs.items() if isinstance(v, dict)})
 
     def parts(self, work, report: bool):
         """Plan every (scenario, units) pair province by province on Dask."""
@@ -310,7 +337,7 @@ class _RunOn:
         from bundler.scale.parts_cache import PartsCache
         from solvers.base import SolveParams
 
-        self.inputs = {"units": input_record(self.units)}
+        self.inputs = {"units": input_record(self.units), **self.more_inputs}
         cache = PartsCache(self.cache or self.out_dir.parent / CACHE_NAME)
         params = SolveParams(
             time_limit=self.time_limit, rel_gap=self.gap, threads=1, seed=self.seed

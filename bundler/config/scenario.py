@@ -62,6 +62,50 @@ class GraphSection:
 
 
 @dataclass(frozen=True)
+class ExclusionLayer:
+    """One no-go layer of ``[safeguards] exclude``: a vector file and its label.
+
+    A relative ``path`` in a scenario file is relative to that file's folder.
+    """
+
+    path: str = ""
+    # named in the reasons of the units it excludes; empty means the file's stem
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class SafeguardsSection:
+    """Units left out before planning: no-go layers and recorded tenure conflicts.
+
+    A unit is excluded when more than ``max_overlap_share`` of its area lies under the
+    polygons of an ``exclude`` layer, when it holds a point of one, or (with
+    ``conflict_column``) when the layer's ``conflict`` column (``KONFLIK``) records one.
+    """
+
+    # recorded tenure conflicts, concessions or other no-go areas (polygons or points)
+    exclude: tuple[ExclusionLayer, ...] = field(
+        default=(),
+        metadata={
+            "source": 'none by default; e.g. [{ path = "konflik.gpkg", label = "konflik" }], '
+            "a path relative to the scenario file; --exclude FILE[:LABEL] adds layers"
+        },
+    )
+    max_overlap_share: float = _num(
+        0.1,
+        hi=1.0,
+        source="assumed: more than 10% of a unit's area in a no-go area rules it out; "
+        "smaller overlaps are mostly boundary mismatch between independently digitised layers",
+    )
+    conflict_column: bool = field(
+        default=True,
+        metadata={
+            "source": "assumed: a unit whose conflict (KONFLIK) column records a tenure "
+            "conflict is excluded (the brief's social safeguards)"
+        },
+    )
+
+
+@dataclass(frozen=True)
 class ReportSection:
     """How the run's results are written for people."""
 
@@ -88,6 +132,7 @@ class Scenario:
     bundling: BundlingSection = field(default_factory=BundlingSection)
     sharing: BenefitSharingSection = field(default_factory=BenefitSharingSection)
     schedule: ScheduleSection = field(default_factory=ScheduleSection)
+    safeguards: SafeguardsSection = field(default_factory=SafeguardsSection)
     report: ReportSection = field(default_factory=ReportSection)
 
     def with_values(self, values: dict[str, Any]) -> Scenario:
@@ -269,7 +314,22 @@ def load_scenario(path: str | Path | None) -> Scenario:
     except ValueError as exc:  # TOMLDecodeError, or an integer with too many digits for int()
         raise InputError(f"{p}: not valid TOML: {exc}") from None
     data.setdefault("name", p.stem)
-    return from_dict(data, origin=str(p))
+    return _paths_from(from_dict(data, origin=str(p)), p.parent)
+
+
+def _paths_from(scenario: Scenario, folder: Path) -> Scenario:
+    """``scenario`` with its exclusion layers' relative paths made absolute from ``folder``
+    (the scenario file's), so they mean the same file wherever the command runs."""
+    layers = tuple(
+        dataclasses.replace(layer, path=str((folder / Path(layer.path).expanduser()).resolve()))
+        if layer.path and not Path(layer.path).expanduser().is_absolute()
+        else layer
+        for layer in scenario.safeguards.exclude
+    )
+    if layers == scenario.safeguards.exclude:
+        return scenario
+    safeguards = dataclasses.replace(scenario.safeguards, exclude=layers)
+    return dataclasses.replace(scenario, safeguards=safeguards)
 
 
 def field_sources(obj: Any = None, prefix: str = "") -> dict[str, str]:

@@ -35,6 +35,9 @@ MINISTRY_FIELDS: dict[str, str] = {
     "KELAS_KUPS": "kups_class",
     "PENDAMPING": "facilitator",
     "ID_LANSKAP": "landscape_id",
+    # a recorded tenure conflict (yes/no, or a description of it): the unit is excluded
+    "KONFLIK": "conflict",
+    "SENGKETA": "conflict",
     # shapefile fields are cut to 10 characters
     "FOREST2010": "forest_ha_2010",
     "FOREST2020": "forest_ha_2020",
@@ -112,6 +115,29 @@ _KUPS_ALIASES = {"biru": "blue", "perak": "silver", "emas": "gold"}
 
 _TRUE = {"true", "yes", "ya", "y", "1", "t", "ada"}
 _FALSE = {"false", "no", "tidak", "n", "0", "f", "", "none", "nan", "tidak ada"}
+
+
+def parse_conflict(value: object) -> tuple[bool, str]:
+    """Read a ``conflict`` (``KONFLIK``) field: whether it records a conflict, and its note.
+
+    ``True``, a non-zero number or a yes value (``yes``, ``ya``, ``true``, ``1`` ...)
+    records one; an empty value or a no value (``no``, ``tidak``, ``false``, ``0`` ...)
+    does not. Any other text describes the conflict: it records one, and the text is
+    returned as its note (``""`` otherwise).
+
+    Examples
+    --------
+    >>> parse_conflict("ya")
+    (True, '')
+    >>> parse_conflict("tumpang tindih dengan HGU")
+    (True, 'tumpang tindih dengan HGU')
+    >>> parse_conflict("tidak")
+    (False, '')
+    """
+    flag = parse_bool(value)
+    if flag is not None:
+        return flag, ""
+    return True, str(value).strip()
 
 
 def normalize_scheme(code: object) -> str | None:

@@ -30,6 +30,7 @@ from bundler.input.schema import (
     normalize_kups,
     normalize_scheme,
     parse_bool,
+    parse_conflict,
 )
 from bundler.input.unit_ids import assign_unit_ids, id_text, source_key_columns
 from bundler.outputs.files import SOURCE_CRS
@@ -247,7 +248,8 @@ def _check_nested(gdf: gpd.GeoDataFrame, report: ValidationReport) -> bool:
     checked no further.
     """
     found = False
-    checked = ("unit_id", *REQUIRED_COLUMNS, *NUMERIC_COLUMNS, *TEXT_COLUMNS, "facilitator")
+    flags = ("facilitator", "conflict")
+    checked = ("unit_id", *REQUIRED_COLUMNS, *NUMERIC_COLUMNS, *TEXT_COLUMNS, *flags)
     for col in [c for c in checked if c in gdf.columns]:
         nested = gdf[col].map(lambda v: isinstance(v, list | tuple | dict | set | np.ndarray))
         if nested.any():
@@ -347,6 +349,11 @@ def _check_text_and_flags(gdf: gpd.GeoDataFrame, report: ValidationReport) -> No
                 f"column facilitator: not a yes/no value in units {_ids(gdf.loc[bad, 'unit_id'])}"
             )
         gdf["facilitator"] = flags.fillna(False).astype(bool)
+    if "conflict" in gdf.columns:
+        # yes/no, or a description of the conflict (kept as its note); see parse_conflict
+        parsed = gdf["conflict"].map(parse_conflict)
+        gdf["conflict"] = parsed.map(lambda p: p[0]).astype(bool)
+        gdf["conflict_note"] = parsed.map(lambda p: p[1]).astype(object)
 
 
 def _text(value: object) -> str:

@@ -23,6 +23,7 @@ from bundler.outputs.interop.qgis_styles import write_plan_styles
 from bundler.outputs.interop.workbook import write_plan_workbook
 from bundler.outputs.plan import json_default, package_versions
 from bundler.outputs.report import write_report
+from bundler.safeguards.exclusion import excluded_mask, excluded_table
 from bundler.scale.national import (
     Part,
     concat_csv,
@@ -107,6 +108,7 @@ def write_national(
         "n_units": len(units),
         "n_provinces": len(parts),
         "n_bundles": len(priority),
+        "n_excluded": int(excluded_mask(units).sum()),
         "provinces_computed": sum(p.status == "computed" for p in parts),
         "provinces_resumed": sum(p.status == "resumed" for p in parts),
         "provinces_failed": {p.code: p.error for p in failed},
@@ -125,7 +127,14 @@ def write_national(
     )
     report_facts = {
         k: run[k]
-        for k in ("termination", "n_units", "n_provinces", "n_bundles", "provinces_resumed")
+        for k in (
+            "termination",
+            "n_units",
+            "n_provinces",
+            "n_bundles",
+            "n_excluded",
+            "provinces_resumed",
+        )
     }
     rate = scenario.economics.usd_idr
     report_facts.update(
@@ -139,16 +148,20 @@ def write_national(
     )
     if not len(priority):
         report_facts["explanation"] = _("No province produced a bundle; see the provinces table.")
+    tables = {
+        _("Provinces"): provinces.assign(gap=[_shown_gap(p.summary, lang) for p in parts]),
+        _("National priority list"): priority.drop(columns=["why"], errors="ignore"),
+        _("Potential by intervention (MtCO2e/yr, all units)"): by_int.reset_index(),
+        _("Potential by scheme (MtCO2e/yr, all units)"): by_scheme.reset_index(),
+    }
+    excluded = excluded_table(unit_layer, lang)
+    if len(excluded):
+        tables[_("Excluded units")] = excluded
     write_report(
         folder,
         unit_layer,
         _with_national_rank(bundle_layer, priority),
-        {
-            _("Provinces"): provinces.assign(gap=[_shown_gap(p.summary, lang) for p in parts]),
-            _("National priority list"): priority.drop(columns=["why"], errors="ignore"),
-            _("Potential by intervention (MtCO2e/yr, all units)"): by_int.reset_index(),
-            _("Potential by scheme (MtCO2e/yr, all units)"): by_scheme.reset_index(),
-        },
+        tables,
         yearly_credits,
         report_facts,
         sharing=merged["benefit_sharing.csv"],

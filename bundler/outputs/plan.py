@@ -3,7 +3,8 @@
 ``report.html`` and ``map.png`` (through :mod:`bundler.outputs.report`), ``plan.gpkg``
 (layers ``units`` and ``bundles``, with their default QGIS styles), ``bundles.csv``,
 ``estimates.csv``, ``yearly.csv``, ``priority.csv``, ``benefit_sharing.csv``,
-``plan.xlsx`` (through :mod:`bundler.outputs.interop`) and ``run.json``. Money is in US
+``plan.xlsx`` (through :mod:`bundler.outputs.interop`), ``run.json`` and, with
+near-optimal alternatives (``--alternatives``), ``alternatives.csv``. Money is in US
 dollars, with rupiah beside it (``*_idr``) in the bundles, estimates and benefit
 sharing. Every column is described in ``docs/outputs.md``.
 """
@@ -28,7 +29,10 @@ from bundler.outputs.gaps import bound_meaning
 from bundler.outputs.interop.qgis_styles import write_plan_styles
 from bundler.outputs.interop.workbook import write_plan_workbook
 from bundler.outputs.report import write_report
+from bundler.planning.alternatives import Alternatives
 from bundler.planning.planner import Plan
+from bundler.safeguards.exclusion import REASON as EXCLUSION_REASON
+from bundler.safeguards.exclusion import excluded_mask, excluded_table
 from solvers.base import absolute_gap
 
 PACKAGES = (
@@ -77,12 +81,23 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def units_layer(units: gpd.GeoDataFrame, plan: Plan) -> gpd.GeoDataFrame:
-    """Every input unit with ``bundle_id`` and ``reason`` next to its scores."""
-    out = units.copy()
+def units_layer(
+    units: gpd.GeoDataFrame, plan: Plan, alternatives: Alternatives | None = None
+) -> gpd.GeoDataFrame:
+    """Every input unit with ``bundle_id`` and ``reason`` next to its scores.
+
+    With ``alternatives``, each unit's bundle in each of them follows ``reason``
+    (``bundle_id_alt1`` ...).
+
+    An excluded unit's ``exclusion_reason`` is its ``reason``, so it is not repeated.
+    """
+    out = units.drop(columns=[EXCLUSION_REASON], errors="ignore")
     out["bundle_id"] = plan.unit_bundle.to_numpy()
     out["reason"] = plan.unit_reason.to_numpy()
     first = ["unit_id", "bundle_id", "reason"]
+    for name, column in (alternatives.unit_columns() if alternatives else {}).items():
+        out[name] = column.to_numpy()
+        first.append(name)
     return out[first + [c for c in out.columns if c not in first]]
 
 
@@ -114,6 +129,7 @@ def write_plan(
     report: bool = True,
     *,
     economics: PlanEconomics,
+    alternatives: Alternatives | None = None,
 ) -> dict:
     """Write every output of a plan and of its economics into ``folder``.
 
@@ -140,6 +156,11 @@ def write_plan(
         The plan's estimates, five-year schedule and benefit sharing, from
         :func:`bundler.economics.estimation.estimate_plan`: callers estimate and
         schedule before writing, so this function only writes.
+    alternatives : Alternatives, optional
+        Near-optimal alternatives, verified
+        (:func:`bundler.planning.alternatives.plan_alternatives`): ``alternatives.csv``,
+        a ``bundle_id_alt<i>`` column per alternative in the ``units`` layer, a section
+        of the report and ``alternatives`` in ``run.json``.
 
     Returns
     -------
@@ -166,7 +187,7 @@ def write_plan(
     table["start_year"] = table["bundle_id"].map(order["start_year"]).astype(str)
     table["priority_rank"] = table["bundle_id"].map(order["rank"]).astype("Int64")
 
-    unit_layer = units_layer(units, plan)
+    unit_layer = units_layer(units, plan, alternatives)
     bundle_layer = with_idr_columns(bundles_layer(units, plan.bundles), rate)
     bundle_layer["start_year"] = bundle_layer["bundle_id"].map(order["start_year"]).astype(str)
     bundle_layer["priority_rank"] = bundle_layer["bundle_id"].map(order["rank"]).astype("Int64")
@@ -181,6 +202,8 @@ def write_plan(
     est.yearly.to_csv(folder / "yearly.csv", index=False, float_format="%.4f")
     priority.to_csv(folder / "priority.csv", index=False, float_format="%.2f")
     sharing.to_csv(folder / "benefit_sharing.csv", index=False, float_format="%.2f")
+    if alternatives is not None:
+        alternatives.table.to_csv(folder / "alternatives.csv", index=False, float_format="%.6f")
     write_plan_workbook(
         folder / "plan.xlsx",
         bundles=table,
@@ -204,6 +227,7 @@ def write_plan(
         "max_cost_per_tco2e": plan.max_cost_per_tco2e,
         "n_units": len(units),
         "n_bundles": len(plan.bundles),
+        "n_excluded": int(excluded_mask(units).sum()),
         "schedule_termination": schedule_term,
         "components": [
             {
@@ -221,6 +245,8 @@ def write_plan(
         ],
         "explanation": plan.explanation,
     }
+    if alternatives is not None:
+        own["alternatives"] = alternatives.facts()
     run = run_envelope(None, own, package_versions(), run_facts)
     (folder / "run.json").write_text(json.dumps(run, indent=2, default=json_default) + "\n")
     if not report:
@@ -240,28 +266,39 @@ def write_plan(
             "runtime_s",
             "n_units",
             "n_bundles",
+            "n_excluded",
             "schedule_termination",
             "explanation",
+            "alternatives",
         )
+        if k in run
     }
     report_facts.update(
         scenario=scenario.name,
         carbon_price_usd=scenario.economics.carbon_price_usd,
         carbon_price_idr=usd_to_idr(scenario.economics.carbon_price_usd, rate),
         usd_idr=rate,
+        # objective, bound and NPV measure different things: the facts say which one
+        bound_refers_to=bound_meaning(plan.objective_name, scenario.report.lang),
         inputs=run["inputs"],
         **{k: v for k, v in run_facts.items() if v is not None},
     )
     _ = translator(scenario.report.lang).gettext
+    tables = {
+        _("Five-year priority list"): priority,
+        _("Bundles"): summary,
+        _("Benefit sharing"): sharing,
+    }
+    excluded = excluded_table(unit_layer, scenario.report.lang)
+    if len(excluded):
+        tables[_("Excluded units")] = excluded
+    if alternatives is not None:
+        tables[_("Near-optimal alternatives")] = alternatives.table
     write_report(
         folder,
         unit_layer,
         bundle_layer,
-        {
-            _("Five-year priority list"): priority,
-            _("Bundles"): summary,
-            _("Benefit sharing"): sharing,
-        },
+        tables,
         yearly_credits,
         report_facts,
         sharing=sharing,

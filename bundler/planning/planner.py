@@ -30,6 +30,7 @@ from bundler.planning.problem_builder import (
     REASON_NOT_COST_EFFICIENT,
     REASON_UNDECIDED_HEURISTIC,
     REASON_UNDECIDED_TIME,
+    ProblemSet,
     build_problems,
 )
 from bundler.planning.settings_check import check_settings
@@ -39,6 +40,10 @@ from solvers.base import SolveParams, Termination, absolute_gap, relative_gap
 
 # seconds the heuristic gets for each component left once the time limit is spent
 SPENT_BUDGET_S = 0.1
+# heuristic warm start: share of a group's time (more above LARGE_GROUP units)
+WARM_SHARE = 0.25
+WARM_SHARE_LARGE = 0.4
+LARGE_GROUP = 1_000
 # a group still open is solved again only when at least this many seconds are left
 MIN_REVISIT_S = 1.0
 
@@ -67,6 +72,9 @@ class Plan:
         ``(n_units, BundlingResult)`` per solved component.
     explanation : str
         A sentence for plans without any bundle.
+    problem_set : ProblemSet or None
+        The problems the plan solved (one per group of neighbouring units), for the
+        near-optimal alternatives (:mod:`bundler.planning.alternatives`).
     """
 
     bundles: pd.DataFrame
@@ -82,6 +90,7 @@ class Plan:
     max_cost_per_tco2e: float
     component_results: list = field(default_factory=list)
     explanation: str = ""
+    problem_set: ProblemSet | None = field(default=None, repr=False, compare=False)
 
     def with_prefix(self, prefix: str) -> Plan:
         """A copy whose bundle ids start with ``prefix`` (unique across provinces)."""
@@ -223,6 +232,7 @@ def plan_bundles(
         max_cost_per_tco2e=pset.max_cost_per_tco2e,
         component_results=results,
         explanation=explanation,
+        problem_set=pset,
     )
 
 
@@ -252,7 +262,7 @@ def _solve_component(problem, solver, params, budget, scenario):
     warm = solve_bundling(
         problem,
         HEURISTIC,
-        SolveParams(time_limit=max(0.2, 0.25 * budget), seed=params.seed),
+        SolveParams(time_limit=max(0.2, _warm_share(problem) * budget), seed=params.seed),
     )
     if warm.termination == Termination.OPTIMAL:
         # the heuristic proved it (exact enumeration of a small component)
@@ -323,6 +333,16 @@ def _better_of(old, new, rel_gap: float):
     )
 
 
+def _warm_share(problem) -> float:
+    """Share of a group's time for the heuristic's warm start.
+
+    On large groups the heuristic's plan is usually the one returned (column
+    generation mostly proves the bound), so it gets more; it stops on its own when it
+    stops improving, so the share is a ceiling.
+    """
+    return WARM_SHARE_LARGE if problem.n > LARGE_GROUP else WARM_SHARE
+
+
 def _unselected_reason(res, objective: str) -> str:
     """Why the unselected units of one solved group are out: only what the result proves."""
     if objective == "max-p":
@@ -349,6 +369,14 @@ def _aggregate(results):
     else:
         term = Termination.NO_SOLUTION
     return term, obj, bound
+
+
+def bundle_table(units, bundle_units, scenario) -> tuple[pd.DataFrame, pd.Series]:
+    """A plan's bundles table and ``bundle_id`` per unit, from each bundle's row positions.
+
+    The columns of :attr:`Plan.bundles`; bundles are numbered ``B001``... in the order given.
+    """
+    return _bundle_table(units, bundle_units, scenario)
 
 
 def _bundle_table(units, bundle_units, scenario):

@@ -20,8 +20,10 @@ from scipy.spatial import cKDTree
 
 from bundler.config.scenario import Scenario
 from bundler.economics.costmodel import linear_coefficients
+from bundler.errors import InputError
 from bundler.i18n.catalogue import translator
 from bundler.i18n.languages import N_
+from bundler.safeguards.exclusion import excluded_mask, exclusion_reasons
 from solvers.problem import BundlingProblem
 
 # Why a unit is in no bundle: English messages of the catalogue (bundler/i18n), written in
@@ -172,6 +174,19 @@ def build_problems(
     for i in np.flatnonzero(locked_out):
         out.reasons[int(i)] = _(REASON_LOCKED_OUT)
     eligible &= ~locked_out
+    # excluded by a safeguard (bundler/safeguards): locked out too, with its own reason
+    excluded = excluded_mask(units)
+    if excluded.any():
+        kept = sorted(set(ids[excluded]) & set(rules.locked_in))
+        if kept:
+            raise InputError(
+                "bundling.locked_in names units that a safeguard excludes (no-go layer or "
+                f"conflict column): {', '.join(kept)}; drop them from locked_in"
+            )
+        why = exclusion_reasons(units, translator(lang))
+        for i in np.flatnonzero(excluded):
+            out.reasons[int(i)] = str(why[i])
+        eligible &= ~excluded
     if objective != "max-p" and rules.min_readiness > 0 and "readiness" in units:
         low = eligible & (units["readiness"].to_numpy(float) < rules.min_readiness)
         for i in np.flatnonzero(low):

@@ -21,6 +21,7 @@ from bundler.economics.costmodel import bundle_economics
 from bundler.errors import VerificationError
 from bundler.geometry import union_area_ha
 from bundler.graph.adjacency import TOUCH_TOLERANCE_M
+from bundler.safeguards.exclusion import excluded_mask
 
 TOL = 1e-6
 
@@ -76,6 +77,7 @@ def plan_violations(
         else None
     )
     cx = shapely.centroid(geoms)
+    excluded = excluded_mask(units)
     for b, members in enumerate(bundles):
         idx = np.array([pos[u] for u in members], dtype=int)
         label = f"bundle {b} ({len(idx)} units)"
@@ -85,6 +87,12 @@ def plan_violations(
         need = float(min_area_of_unit[idx].max())
         if union_ha + TOL < need:
             problems.append(f"{label}: area {union_ha:.1f} ha below the minimum {need:.1f} ha")
+        locked = set(members) & set(rules.locked_out)
+        if locked:
+            problems.append(f"{label}: contains locked-out units {sorted(locked)}")
+        if excluded[idx].any():
+            shut = sorted(str(u) for u in np.asarray(members)[excluded[idx]])
+            problems.append(f"{label}: contains units excluded by a safeguard {shut}")
         if objective == "max-p":
             continue
         if union_ha > rules.max_area_ha + TOL:
@@ -102,9 +110,6 @@ def plan_violations(
                 problems.append(f"{label}: spans more than one {col}")
         if rules.same_landscape and (units["landscape_id"].iloc[idx] == "").any():
             problems.append(f"{label}: has units outside any landscape")
-        locked = set(members) & set(rules.locked_out)
-        if locked:
-            problems.append(f"{label}: contains locked-out units {sorted(locked)}")
         if rules.min_readiness > 0:
             low = units["readiness"].to_numpy(float)[idx] < rules.min_readiness - TOL
             if low.any():

@@ -22,6 +22,7 @@ import pandas as pd
 from bundler.config.scenario import Scenario
 from bundler.i18n.catalogue import translator
 from bundler.input.unit_ids import SOURCE_KEYS
+from bundler.safeguards.exclusion import REASON as EXCLUSION_REASON
 from bundler.scale import province_job
 from bundler.scale.dask_runner import Job, Outcome, run_jobs
 from bundler.scale.parts_cache import PartsCache, part_key
@@ -266,7 +267,8 @@ def national_layers(
         b = gpd.read_file(gpkg, layer="bundles").to_crs(units.crs)
         if len(b):
             bundle_frames.append(b.assign(province_code=p.code))
-    layer = units.copy()
+    # an excluded unit's exclusion_reason is its reason (as in a plan's units layer)
+    layer = units.drop(columns=[EXCLUSION_REASON], errors="ignore")
     layer.insert(1, "bundle_id", unit_bundle.reindex(units["unit_id"].astype(str)).to_numpy())
     layer.insert(2, "reason", reason.reindex(units["unit_id"].astype(str)).to_numpy())
     if bundle_frames:

@@ -57,6 +57,8 @@ UNIT_COLUMNS = (
     "area_ha",
     "potential_tco2e_yr",
     "readiness",
+    "excluded",
+    "excluded_by",
     "reason",
 )
 

@@ -85,4 +85,13 @@ def _labels(lang: str) -> dict[str, str]:
         "scenario": tr.pgettext("column", "scenario"),
         "bundles": tr.pgettext("column", "bundles"),
         "units_included": tr.pgettext("column", "units_included"),
+        # alternatives.csv (psbundle plan --alternatives)
+        "plan": tr.pgettext("column", "plan"),
+        "objective": tr.pgettext("column", "objective"),
+        "loss": tr.pgettext("column", "loss"),
+        "difference_from_best": tr.pgettext("column", "difference_from_best"),
+        "difference_from_nearest": tr.pgettext("column", "difference_from_nearest"),
+        "nearest_plan": tr.pgettext("column", "nearest_plan"),
+        "excluded_by": tr.pgettext("column", "excluded_by"),
+        "overlap": tr.pgettext("column", "overlap"),
     }

@@ -29,7 +29,7 @@ from markupsafe import Markup
 
 from bundler.i18n.catalogue import Translator, translator
 from bundler.outputs.files import atomic_write_file
-from bundler.outputs.gaps import bound_meaning, format_gap, format_relative_gap
+from bundler.outputs.gaps import format_gap, format_relative_gap
 from bundler.outputs.report.cells import (
     esc,
     fact_scalar,
@@ -307,13 +307,7 @@ def _status_html(facts: dict, tr: Translator) -> str:
                 else _("Not proven optimal: {detail}. A better plan may exist.")
             ),
         )
-    text = text.format(solver=solver, detail=detail)
-    if facts.get("objective_name") and ("bound" in facts or "gap" in facts):
-        # objective, bound and NPV figures measure different things: say which one
-        text += " " + _("The bound and the gap refer to {meaning}.").format(
-            meaning=bound_meaning(str(facts["objective_name"]), tr.lang)
-        )
-    return f'<p class="status {cls}">{esc(text)}</p>'
+    return f'<p class="status {cls}">{esc(text.format(solver=solver, detail=detail))}</p>'
 
 
 def _empty_html(facts: dict, tr: Translator) -> str:
