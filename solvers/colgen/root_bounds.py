@@ -44,6 +44,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse.csgraph import dijkstra
 
+from solvers.heuristic.common import reach
 from solvers.problem import BundlingProblem
 
 # golden-section steps over the area multiplier: the bracket (in log(1 + mu)) shrinks
@@ -355,7 +356,7 @@ def exact_root_bound(
         if res.x is None:
             break
         chosen = np.flatnonzero(res.x > 0.5)
-        comp = _component_of(r_pos, chosen, local)
+        comp = reach(local, r_pos, set(chosen.tolist()))
         if len(comp) == len(chosen):
             bundle = tuple(sorted(int(cand[i]) for i in chosen))
             value = float(p.bundle_value + w[chosen].sum())
@@ -367,7 +368,7 @@ def exact_root_bound(
         rest = set(chosen.tolist()) - comp
         while rest:
             start = rest.pop()
-            piece = _component_of(start, np.array(sorted(rest | {start})), local)
+            piece = reach(local, start, rest | {start})
             rest -= piece
             border = {k for i in piece for k in local[i] if k not in piece}
             for i in piece:
@@ -412,14 +413,3 @@ def _worth_keeping(p: BundlingProblem, nbrs, root: int, cand: np.ndarray, prices
     # units never reached lie behind a dropped one, whose bound covers them too
     outside = max((base - d for d in dist.values() if base - d <= tol), default=-math.inf)
     return keep, outside
-
-
-def _component_of(start: int, chosen: np.ndarray, local: list[list[int]]) -> set[int]:
-    inside = set(map(int, chosen))
-    seen, stack = {start}, [start]
-    while stack:
-        for k in local[stack.pop()]:
-            if k in inside and k not in seen:
-                seen.add(k)
-                stack.append(k)
-    return seen
