@@ -494,6 +494,43 @@ MinDifferenceOpt = Annotated[
         show_default=False,
     ),
 ]
+CobenefitColumnOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cobenefit-column",
+        metavar="COL",
+        help="The layer's column holding each unit's co-benefit value, a number >= 0 "
+        "(default biodiversity, used when present): cobenefit per unit and per bundle "
+        "(sum over its units) in plan.gpkg and bundles.csv.",
+        show_default=False,
+    ),
+]
+MinCobenefitOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--min-cobenefit",
+        metavar="X",
+        help="A floor on the plan's total co-benefit: when the best plan falls short, "
+        "re-optimise over a pool of feasible bundles for the best plan whose co-benefit is "
+        "at least X (its gap measured against the bound without the floor).",
+        min=0,
+        show_default=False,
+    ),
+]
+
+ParetoOpt = Annotated[
+    int,
+    typer.Option(
+        "--pareto",
+        metavar="N",
+        help="Also trace a front of up to N plans (2 or more; 0: none) trading the objective "
+        "against co-benefit: floors on co-benefit spread between the best plan's and the "
+        "largest a pool of feasible bundles reaches, each point the best plan meeting its "
+        "floor, none dominated: pareto.csv, pareto.png and a section of the report. Takes "
+        "up to --time-limit seconds more.",
+        min=0,
+    ),
+]
 
 
 @app.command()
@@ -536,6 +573,17 @@ def plan(
     alternatives: AlternativesOpt = 0,
     max_loss: MaxLossOpt = None,
     min_difference: MinDifferenceOpt = None,
+    cobenefit_column: CobenefitColumnOpt = None,
+    min_cobenefit: MinCobenefitOpt = None,
+    pareto: ParetoOpt = 0,
+    biodiversity: Annotated[
+        RasterOpt,
+        typer.Option(
+            "--biodiversity",
+            help="A raster of a co-benefit index (any value >= 0): each unit's co-benefit is "
+            "its mean value times the unit's area in ha (instead of a column).",
+        ),
+    ] = None,
     threads: Annotated[int, typer.Option("--threads", help="Solver threads.", min=1)] = 1,
     mip_gap: MipGapOpt = DEFAULT_MIP_GAP,
     gap: GapAliasOpt = None,
@@ -563,6 +611,9 @@ def plan(
     --alternatives K adds up to K near-optimal alternative plans, each within
     --max-loss of the best and different from every earlier plan in at least
     --min-difference of its units (alternatives.csv, bundle_id_alt<i> columns).
+    A co-benefit per unit (column biodiversity, or --cobenefit-column COL) is
+    summed per bundle; --min-cobenefit X puts a floor on the plan's total, and
+    --pareto N traces N plans trading the objective against it (pareto.csv).
 
     Example: psbundle plan permits.gpkg --out plan-16 --province 16 --carbon-price 10
     --exclude konflik.gpkg:konflik
@@ -589,12 +640,18 @@ def plan(
     )
     scen = with_exclusions(scen, exclude)
     _check_alternatives(alternatives, max_loss, min_difference, scen)
+    _check_cobenefit_floor(min_cobenefit, alternatives, scen, pareto)
     rasters = _raster_flags(forest_2010, forest_2020, peat, mangrove)
     prepared = prepare(units, scen, province, assume_crs, rasters)
+    prepared.units = _with_cobenefit(prepared, cobenefit_column, biodiversity, units)
     params = SolveParams(time_limit=time_limit, rel_gap=rel_gap, threads=threads, seed=seed)
     with progress_bar("building adjacency") as tick:
         graph = adjacency(prepared.units, scen, tick)
     result = _solve(prepared.units, graph, scen, solver.value, params)
+    floor = _cobenefit_floor(prepared.units, result, scen, solver.value, params, min_cobenefit)
+    if floor is not None:
+        result = floor.plan
+    front = _pareto(prepared.units, result, scen, solver.value, params, pareto)
     alts = _alternatives(
         prepared.units, result, scen, params, alternatives, max_loss, min_difference
     )
@@ -615,11 +672,14 @@ def plan(
                 "province": province,
                 "warnings": prepared.warnings,
                 "safeguards": prepared.safeguards,
+                "cobenefit_column": cobenefit_column,
+                "cobenefit_floor": None if floor is None else floor.facts(),
             },
             economics=economics,
             alternatives=alts,
+            pareto=front,
         )
-    _print_plan(result, out_dir, scen.report.lang, alts)
+    _print_plan(result, out_dir, scen.report.lang, alts, front)
 
 
 def _solve(units, graph, scen, solver: str, params):
@@ -646,6 +706,95 @@ def _check_alternatives(k: int, max_loss, min_difference, scen) -> None:
             "--alternatives needs the npv or credits objective: a max-p plan puts every unit "
             "in a bundle, so no other plan can differ from it in its units"
         )
+
+
+def _check_cobenefit_floor(min_cobenefit, k: int, scen, pareto: int = 0) -> None:
+    """Before any work: --min-cobenefit and --pareto need an objective whose plans can differ
+    in their units, and are not combined with --alternatives or each other."""
+    from bundler.errors import InputError
+
+    if pareto:
+        if pareto < 2:
+            raise InputError(f"--pareto needs 2 or more points, got {pareto}")
+        if scen.bundling.objective == "max-p":
+            raise InputError("--pareto needs the npv or credits objective, not max-p")
+        if k or min_cobenefit is not None:
+            raise InputError(
+                "--pareto cannot be combined with --alternatives or --min-cobenefit; run them apart"
+            )
+    if min_cobenefit is None:
+        return
+    if scen.bundling.objective == "max-p":
+        raise InputError(
+            "--min-cobenefit needs the npv or credits objective: a max-p plan puts every unit "
+            "in a bundle, so its co-benefit is fixed"
+        )
+    if k:
+        raise InputError("--min-cobenefit and --alternatives cannot be combined; run them apart")
+
+
+def _with_cobenefit(prepared, column: str | None, raster: Path | None, source: Path):
+    """The units with ``cobenefit`` from the raster or the column (or without any)."""
+    from bundler.errors import InputError
+    from bundler.scoring.cobenefit import add_cobenefit, cobenefit_from_raster
+
+    if raster is None:
+        return add_cobenefit(prepared.units, column, str(source))
+    if column is not None:
+        raise InputError("give --biodiversity RASTER or --cobenefit-column COL, not both")
+    with err.status(f"reading the co-benefit raster {raster} ..."):
+        units, warnings = cobenefit_from_raster(prepared.units, Path(raster))
+    for w in warnings:
+        err.print(f"[yellow]warning:[/] {escape_markup(w)}", highlight=False)
+    prepared.warnings.extend(warnings)
+    prepared.inputs["raster_biodiversity"] = Path(raster)
+    return units
+
+
+def _cobenefit_floor(units, result, scen, solver: str, params, floor):
+    """The verified plan meeting the co-benefit floor (None without --min-cobenefit)."""
+    from bundler.planning.cobenefit_floor import plan_min_cobenefit
+
+    if floor is None:
+        return None
+    with err.status(f"re-optimising for a co-benefit of at least {floor:g} ..."):
+        return plan_min_cobenefit(
+            units, result, scen, scen.graph.max_gap_m, floor, solver=solver, params=params
+        )
+
+
+def _pareto(units, result, scen, solver: str, params, n: int):
+    """The verified Pareto front of objective against co-benefit (None when ``n`` is 0)."""
+    from bundler.planning.pareto import plan_pareto
+
+    if not n:
+        return None
+    with err.status(f"tracing a Pareto front of {n} plan(s) ..."):
+        return plan_pareto(
+            units, result, scen, scen.graph.max_gap_m, n, solver=solver, params=params
+        )
+
+
+def _print_pareto(front, lang: str) -> None:
+    """The front's plans, and what was dropped."""
+    from bundler.i18n.catalogue import translator
+
+    tr = translator(lang)
+    _ = tr.gettext
+    t = Table(title=_("Objective against co-benefit (Pareto front)"), title_justify="left")
+    for header in (_("point"), _("floor"), _("objective"), _("co-benefit"), _("gap")):
+        t.add_column(header, justify="right")
+    for row in front.table.itertuples(index=False):
+        gap = "-" if row.gap is None or row.gap != row.gap else tr.percent(row.gap, 1)
+        t.add_row(
+            f"P{row.point}",
+            tr.decimal(row.floor, 2),
+            tr.number(row.objective),
+            tr.decimal(row.cobenefit, 2),
+            gap,
+        )
+    out.print(t)
+    out.print(f"[yellow]{escape_markup(front.note)}[/]")
 
 
 def _alternatives(units, result, scen, params, k: int, max_loss, min_difference):
@@ -709,7 +858,7 @@ def _print_alternatives(alts, lang: str) -> None:
         out.print(f"[yellow]{escape_markup(alts.note)}[/]")
 
 
-def _print_plan(result, out_dir: Path, lang: str = "en", alternatives=None) -> None:
+def _print_plan(result, out_dir: Path, lang: str = "en", alternatives=None, pareto=None) -> None:
     from bundler.i18n.catalogue import translator
     from bundler.outputs.gaps import bound_meaning, format_gap
     from bundler.planning.planner import plan_totals
@@ -745,6 +894,8 @@ def _print_plan(result, out_dir: Path, lang: str = "en", alternatives=None) -> N
         out.print(f"[yellow]{escape_markup(result.explanation)}[/]")
     if alternatives is not None:
         _print_alternatives(alternatives, lang)
+    if pareto is not None:
+        _print_pareto(pareto, lang)
     # TRANSLATORS: keep the [green]...[/] colour tags around the first words
     done = _("[green]plan written to[/] {folder}/ ({files})")
     out.print(
@@ -752,7 +903,8 @@ def _print_plan(result, out_dir: Path, lang: str = "en", alternatives=None) -> N
             folder=out_dir,
             files="report.html, map.png, plan.gpkg, bundles.csv, estimates.csv, yearly.csv, "
             "priority.csv, benefit_sharing.csv, run.json"
-            + (", alternatives.csv" if alternatives is not None else ""),
+            + (", alternatives.csv" if alternatives is not None else "")
+            + (", pareto.csv, pareto.png" if pareto is not None else ""),
         )
     )
 

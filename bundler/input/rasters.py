@@ -222,9 +222,19 @@ def _open(path: Path):
 
 
 def _extract_one(
-    key: str, path: Path, units: gpd.GeoDataFrame, unit_m2: np.ndarray, warn: list[str]
+    key: str,
+    path: Path,
+    units: gpd.GeoDataFrame,
+    unit_m2: np.ndarray,
+    warn: list[str],
+    fraction: bool = True,
 ) -> np.ndarray:
-    """Hectares of ``key`` per unit from one raster; appends coverage warnings."""
+    """Hectares of ``key`` per unit from one raster; appends coverage warnings.
+
+    With ``fraction`` False the cells hold any value >= 0 (a co-benefit index) and the
+    result is each unit's mean value over its covered part times its area in hectares
+    (0 for a unit with no data under it).
+    """
     from exactextract import exact_extract
     from exactextract.raster import RasterioRasterSource
     from rasterio.errors import RasterioError
@@ -292,7 +302,12 @@ def _extract_one(
             f"{path} ({key}): the raster holds no data under any unit (only nodata "
             "there); is it the right file?"
         )
-    if np.nanmin(lo) < -VALUE_TOLERANCE or np.nanmax(hi) > 1 + VALUE_TOLERANCE:
+    if not fraction and np.nanmin(lo) < -VALUE_TOLERANCE:
+        raise InputError(
+            f"{path} ({key}): cell values under the units go down to {np.nanmin(lo):g}; "
+            "expected values >= 0"
+        )
+    if fraction and (np.nanmin(lo) < -VALUE_TOLERANCE or np.nanmax(hi) > 1 + VALUE_TOLERANCE):
         raise InputError(
             f"{path} ({key}): cell values under the units range from {np.nanmin(lo):g} to "
             f"{np.nanmax(hi):g}; expected 0/1 (non-forest/forest) or a 0-1 fraction. "
@@ -306,7 +321,13 @@ def _extract_one(
         warn.append(
             f"{path} ({key}): does not cover {len(short)} unit(s) fully (outside the raster "
             f"or nodata): {_names(ids, pct)}; their {key} counts only the covered part"
+            if fraction
+            else f"or nodata): {_names(ids, pct)}; their {key} is the mean over the covered "
+            "part times the whole area"
         )
+    if not fraction:
+        mean = np.divide(value_m2, covered_m2, out=np.zeros_like(value_m2), where=covered_m2 > 0)
+        return mean * unit_m2 / M2_PER_HA
     return value_m2 / M2_PER_HA
 
 
@@ -355,3 +376,26 @@ def zonal_areas(
     for key, path in rasters.items():
         out[key] = _extract_one(key, Path(path), units, unit_m2, warn)
     return out, warn
+
+
+def zonal_mean_times_area(
+    units: gpd.GeoDataFrame, path: str | Path, key: str = "cobenefit"
+) -> tuple[np.ndarray, list[str]]:
+    """Per unit, the raster's mean value (band 1, any value >= 0) times the unit's area (ha).
+
+    The same exact-area zonal statistics as :func:`zonal_areas`: the mean is
+    ``sum_i v_i c_i a_i / sum_i c_i a_i`` over cells with data (``c_i`` the share of cell
+    *i* inside the unit, ``a_i`` its true area), times the unit's true area in hectares.
+
+    Raises
+    ------
+    InputError
+        As :func:`zonal_areas`, and for a negative cell value under a unit.
+    """
+    if units.crs is None:
+        raise InputError("units: the layer has no CRS; zonal statistics need one")
+    if "unit_id" not in units.columns:
+        raise InputError("units: column unit_id is missing")
+    warn: list[str] = []
+    values = _extract_one(key, Path(path), units, _unit_areas_m2(units), warn, fraction=False)
+    return values, warn

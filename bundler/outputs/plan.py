@@ -29,7 +29,9 @@ from bundler.outputs.gaps import bound_meaning
 from bundler.outputs.interop.qgis_styles import write_plan_styles
 from bundler.outputs.interop.workbook import write_plan_workbook
 from bundler.outputs.report import write_report
+from bundler.outputs.report.charts import pareto_figure, pareto_html
 from bundler.planning.alternatives import Alternatives
+from bundler.planning.pareto import Pareto
 from bundler.planning.planner import Plan
 from bundler.safeguards.exclusion import REASON as EXCLUSION_REASON
 from bundler.safeguards.exclusion import excluded_mask, excluded_table
@@ -130,6 +132,7 @@ def write_plan(
     *,
     economics: PlanEconomics,
     alternatives: Alternatives | None = None,
+    pareto: Pareto | None = None,
 ) -> dict:
     """Write every output of a plan and of its economics into ``folder``.
 
@@ -161,6 +164,10 @@ def write_plan(
         (:func:`bundler.planning.alternatives.plan_alternatives`): ``alternatives.csv``,
         a ``bundle_id_alt<i>`` column per alternative in the ``units`` layer, a section
         of the report and ``alternatives`` in ``run.json``.
+    pareto : Pareto, optional
+        A verified Pareto front of objective against co-benefit
+        (:func:`bundler.planning.pareto.plan_pareto`): ``pareto.csv``, ``pareto.png``, a
+        section of the report (chart and table) and ``pareto`` in ``run.json``.
 
     Returns
     -------
@@ -204,6 +211,11 @@ def write_plan(
     sharing.to_csv(folder / "benefit_sharing.csv", index=False, float_format="%.2f")
     if alternatives is not None:
         alternatives.table.to_csv(folder / "alternatives.csv", index=False, float_format="%.6f")
+    if pareto is not None:
+        pareto.table.to_csv(folder / "pareto.csv", index=False, float_format="%.6f")
+        pareto_figure(pareto.table, scenario.report.lang).savefig(
+            folder / "pareto.png", format="png", dpi=150
+        )
     write_plan_workbook(
         folder / "plan.xlsx",
         bundles=table,
@@ -247,6 +259,8 @@ def write_plan(
     }
     if alternatives is not None:
         own["alternatives"] = alternatives.facts()
+    if pareto is not None:
+        own["pareto"] = pareto.facts()
     run = run_envelope(None, own, package_versions(), run_facts)
     (folder / "run.json").write_text(json.dumps(run, indent=2, default=json_default) + "\n")
     if not report:
@@ -270,6 +284,7 @@ def write_plan(
             "schedule_termination",
             "explanation",
             "alternatives",
+            "pareto",
         )
         if k in run
     }
@@ -294,6 +309,11 @@ def write_plan(
         tables[_("Excluded units")] = excluded
     if alternatives is not None:
         tables[_("Near-optimal alternatives")] = alternatives.table
+    charts = {}
+    if pareto is not None:
+        title = _("Objective against co-benefit (Pareto front)")
+        tables[title] = pareto.table
+        charts[title] = pareto_html(pareto.table, scenario.report.lang)
     write_report(
         folder,
         unit_layer,
@@ -303,6 +323,7 @@ def write_plan(
         report_facts,
         sharing=sharing,
         lang=scenario.report.lang,
+        charts=charts,
     )
     return run
 

@@ -407,6 +407,8 @@ def _bundle_table(units, bundle_units, scenario):
                 cost_per_tco2e=e.cost_per_tco2e,
                 main_intervention=max(shares, key=shares.get) if any(shares.values()) else "none",
             )
+        if "cobenefit" in sub:  # the sum over its units (bundler.scoring.cobenefit)
+            row["cobenefit"] = float(sub["cobenefit"].sum())
         for key in keys:  # the source's own fields, to join each bundle back to the file
             row[key] = ";".join(sub[key].astype(str))
         rows.append(row)
@@ -421,6 +423,7 @@ def _bundle_table(units, bundle_units, scenario):
         "npv_usd",
         "cost_per_tco2e",
         "main_intervention",
+        *(["cobenefit"] if "cobenefit" in units.columns else []),
         *keys,
     ]
     frame = pd.DataFrame(rows, columns=cols)

@@ -263,3 +263,31 @@ def _cents(v: int) -> str:
     """Hundredths as a short decimal: 12345 -> ``123.45``, -50 -> ``-0.5``, 200 -> ``2``."""
     text = f"{abs(v) / 100:.2f}".rstrip("0").rstrip(".")
     return "-" + text if v < 0 else text
+
+
+def pareto_figure(table: pd.DataFrame, lang: str = "en") -> Figure:
+    """The Pareto front: each plan's co-benefit (x) against its objective (y), joined."""
+    tr = translator(lang)
+    _ = tr.gettext
+    fig = Figure(figsize=(7.5, 4.2))
+    ax = fig.subplots()
+    d = table.sort_values("cobenefit")
+    ax.plot(d["cobenefit"], d["objective"], marker="o", color="#1b7837", linewidth=1.2)
+    for point, x, y in zip(d["point"], d["cobenefit"], d["objective"], strict=True):
+        ax.annotate(f"P{point}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xlabel(_("Co-benefit of the plan"))
+    ax.set_ylabel(_("Objective of the plan"))
+    ax.set_title(_("Objective against co-benefit (Pareto front)"))
+    if lang != "en":
+        ax.xaxis.set_major_formatter(_Localized(tr.decimal_sign))
+        ax.yaxis.set_major_formatter(_Localized(tr.decimal_sign))
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def pareto_html(table: pd.DataFrame, lang: str = "en") -> str:
+    """The Pareto front as inline SVG (:func:`pareto_figure`)."""
+    if not len(table):
+        return ""
+    return f'<div class="chart">{_figure_svg(pareto_figure(table, lang), "pareto")}</div>'

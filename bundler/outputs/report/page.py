@@ -78,6 +78,7 @@ def write_report(
     facts: dict,
     sharing: pd.DataFrame | None = None,
     lang: str = "en",
+    charts: dict[str, str] | None = None,
 ) -> None:
     """Write ``report.html`` and ``map.png`` into ``folder``.
 
@@ -122,12 +123,14 @@ def write_report(
     lang : str
         The page's language (a language of :mod:`bundler.i18n`, default English):
         its words, table headers and numbers. ``map.png`` has no words.
+    charts : dict of str to str, optional
+        Table title -> a chart's HTML (inline SVG) shown above that table.
     """
     folder = Path(folder)
     colors = bundle_colors(bundles["bundle_id"] if len(bundles) else [])
     fig = map_figure(units, bundles, colors)
     atomic_write_file(folder / "map.png", lambda p: fig.savefig(p, format="png", dpi=PNG_DPI))
-    page = report_html(units, bundles, tables, yearly_credits, facts, colors, sharing, lang)
+    page = report_html(units, bundles, tables, yearly_credits, facts, colors, sharing, lang, charts)
     atomic_write_file(folder / "report.html", lambda p: p.write_bytes(page.encode("utf-8")))
 
 
@@ -140,6 +143,7 @@ def report_html(
     colors: dict[str, str] | None = None,
     sharing: pd.DataFrame | None = None,
     lang: str = "en",
+    charts: dict[str, str] | None = None,
 ) -> str:
     """The report as one self-contained HTML string (see :func:`write_report`).
 
@@ -202,7 +206,10 @@ def report_html(
             credits=Markup(credits_html(yearly_credits, colors, lang)),
             cost_curve=Markup(cost_curve_html(bundles, facts, colors, lang)),
             tables=[
-                (markup(t), Markup(table_html(df, f"table-{i}", lang)))
+                (
+                    markup(t),
+                    Markup((charts or {}).get(t, "") + table_html(df, f"table-{i}", lang)),
+                )
                 for i, (t, df) in enumerate(tables.items())
             ],
             reasons=Markup(_reasons_html(units, tr)),
