@@ -198,34 +198,16 @@ def plan_alternatives(
         backend = get_backend(DEFAULT_MIP_BACKEND)
     result = find_alternatives(
         pset.problems,
-        _best_by_component(units, best, pset),
+        best_by_component(units, best, pset),
         k,
         backend,  # type: ignore[arg-type]
         max_loss=max_loss,
         min_difference=min_difference,
         params=params,
     )
-    ids = units["unit_id"].astype(str).to_numpy()
     plans = []
     for i, alt in enumerate(result.alternatives, start=1):
-        bundle_units = sorted(
-            (
-                [int(pset.members[c][j]) for j in b]
-                for c, comp in enumerate(alt.bundles)
-                for b in comp
-            ),
-            key=min,
-        )
-        verify_plan(
-            units,
-            [[ids[u] for u in b] for b in bundle_units],
-            scenario,
-            max_gap_m,
-            best.objective_name,
-            pset.min_area_of_unit,
-            pset.max_cost_per_tco2e,
-        )
-        bundles, unit_bundle = bundle_table(units, bundle_units, scenario)
+        bundles, unit_bundle = verified_bundles(units, best, alt.bundles, scenario, max_gap_m)
         plan = Plan(
             bundles=bundles,
             unit_bundle=unit_bundle,
@@ -255,8 +237,27 @@ def plan_alternatives(
     )
 
 
-def _best_by_component(units, best: Plan, pset) -> list[list[list[int]]]:
-    """The best plan's bundles per problem, as the problem's own unit indices."""
+def best_by_component(units, best: Plan, pset) -> list[list[list[int]]]:
+    """The best plan's bundles per problem, as the problem's own unit indices.
+
+    Parameters
+    ----------
+    units : GeoDataFrame
+        The units the plan was made on.
+    best : Plan
+    pset : ProblemSet
+        ``best.problem_set``.
+
+    Returns
+    -------
+    list of list of list of int
+        Per problem, its bundles.
+
+    Raises
+    ------
+    VerificationError
+        When a bundle spans two problems (a bug).
+    """
     pos = {u: i for i, u in enumerate(units["unit_id"].astype(str))}
     where = {int(g): (c, j) for c, idx in enumerate(pset.members) for j, g in enumerate(idx)}
     out: list[list[list[int]]] = [[] for _ in pset.problems]
@@ -374,3 +375,47 @@ def shortfall_note(
         )
         figures["message"] = result.message
     return text.format(**figures)
+
+
+def verified_bundles(units, best, bundles, scenario, max_gap_m: float):
+    """Per-component bundles of another plan, as a plan's bundles table, after the verifier.
+
+    Parameters
+    ----------
+    units : GeoDataFrame
+        The units ``best`` was planned on.
+    best : Plan
+        The plan whose problems (``best.problem_set``) the bundles refer to.
+    bundles : sequence of sequence of bundles
+        Per problem of ``best.problem_set``, bundles as the problem's unit indices.
+    scenario : Scenario
+    max_gap_m : float
+
+    Returns
+    -------
+    bundles : DataFrame
+        As :attr:`Plan.bundles`.
+    unit_bundle : Series
+        ``bundle_id`` per unit (``""`` when in none).
+
+    Raises
+    ------
+    VerificationError
+        When a bundle breaks a rule (a bug).
+    """
+    pset = best.problem_set
+    ids = units["unit_id"].astype(str).to_numpy()
+    bundle_units = sorted(
+        ([int(pset.members[c][j]) for j in b] for c, comp in enumerate(bundles) for b in comp),
+        key=min,
+    )
+    verify_plan(
+        units,
+        [[ids[u] for u in b] for b in bundle_units],
+        scenario,
+        max_gap_m,
+        best.objective_name,
+        pset.min_area_of_unit,
+        pset.max_cost_per_tco2e,
+    )
+    return bundle_table(units, bundle_units, scenario)

@@ -22,9 +22,8 @@ import pandas as pd
 from bundler.config.scenario import Scenario
 from bundler.errors import InputError, SolverError, VerificationError
 from bundler.i18n.catalogue import translator
-from bundler.planning.alternatives import _best_by_component
-from bundler.planning.planner import Plan, bundle_table
-from bundler.planning.verify import verify_plan
+from bundler.planning.alternatives import best_by_component, verified_bundles
+from bundler.planning.planner import Plan
 from bundler.scoring.cobenefit import COBENEFIT
 from solvers.base import SolveParams, Termination, relative_gap
 from solvers.cobenefit import EXHAUSTED, FOUND, TIME_LIMIT, UNREACHABLE, find_with_floor
@@ -133,7 +132,7 @@ def plan_min_cobenefit(
     cob = cobenefit_by_problem(units, pset)
     result = find_with_floor(
         pset.problems,
-        _best_by_component(units, best, pset),
+        best_by_component(units, best, pset),
         cob,
         floor,
         backend,  # type: ignore[arg-type]
@@ -200,21 +199,7 @@ def verified_plan(
     """A plan of ``bundles`` (per problem of ``best``'s, as the problem's unit indices),
     through the independent verifier, with ``best``'s bound and its gap to it."""
     pset = best.problem_set
-    ids = units["unit_id"].astype(str).to_numpy()
-    bundle_units = sorted(
-        ([int(pset.members[c][j]) for j in b] for c, comp in enumerate(bundles) for b in comp),
-        key=min,
-    )
-    verify_plan(
-        units,
-        [[ids[u] for u in b] for b in bundle_units],
-        scenario,
-        max_gap_m,
-        best.objective_name,
-        pset.min_area_of_unit,
-        pset.max_cost_per_tco2e,
-    )
-    table, unit_bundle = bundle_table(units, bundle_units, scenario)
+    table, unit_bundle = verified_bundles(units, best, bundles, scenario, max_gap_m)
     # a unit outside the bundles keeps the best plan's reason when the best left it out too,
     # else it gets ``dropped_reason``
     kept = best.unit_reason.where(best.unit_bundle == "", dropped_reason)

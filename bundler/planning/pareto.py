@@ -19,7 +19,7 @@ import pandas as pd
 from bundler.config.scenario import Scenario
 from bundler.errors import InputError, VerificationError
 from bundler.i18n.catalogue import translator
-from bundler.planning.alternatives import _best_by_component
+from bundler.planning.alternatives import best_by_component
 from bundler.planning.cobenefit_floor import (
     FLOOR_TOL,
     cobenefit_by_problem,
@@ -109,7 +109,7 @@ def plan_pareto(
     backend = mip_backend(solver, best)
     result = pareto_front(
         pset.problems,
-        _best_by_component(units, best, pset),
+        best_by_component(units, best, pset),
         cobenefit_by_problem(units, pset),
         n,
         backend,  # type: ignore[arg-type]
