@@ -117,19 +117,39 @@ def _certified(problem, backend, params, warm_start, max_rounds, compact_max_uni
     cg = solve_colgen(problem, backend, replace(params, time_limit=left), start)
     if rooted.termination in (Termination.ERROR, Termination.NO_SOLUTION):
         return cg
-    best = cg if (cg.objective or 0.0) > (rooted.objective or 0.0) + 1e-9 else rooted
-    bounds = [b for b in (cg.bound, rooted.bound) if b is not None]
-    bound = min(bounds) if bounds else None
-    if bound is not None and best.objective is not None:
-        bound = max(bound, best.objective)
-    gap = relative_gap(best.objective, bound)
-    term = Termination.OPTIMAL if within_gap(gap, params.rel_gap) else Termination.FEASIBLE
     return replace(
-        best,
-        termination=term,
-        bound=bound,
-        gap=gap,
+        merge_results(rooted, cg, params.rel_gap),
         runtime_s=time.perf_counter() - t0,
         message=f"rooted MIP: {rooted.message}; column generation: {cg.message}",
         iterations=cg.iterations + rooted.iterations,
     )
+
+
+def merge_results(kept: BundlingResult, other: BundlingResult, rel_gap: float) -> BundlingResult:
+    """Two answers to one problem as one: the better plan with the smaller of the bounds.
+
+    Each bound is valid, so the smaller one is too; it is raised to the plan's value when
+    float noise leaves it below (a feasible plan is never above the optimum).
+
+    Parameters
+    ----------
+    kept : BundlingResult
+        Its plan is kept unless ``other``'s objective is better by more than 1e-9.
+    other : BundlingResult
+    rel_gap : float
+        The gap at which the merged answer is ``OPTIMAL``.
+
+    Returns
+    -------
+    BundlingResult
+        The chosen answer with the merged ``bound``, ``gap`` and ``termination``; its
+        other fields (runtime, message) as they were.
+    """
+    best = other if (other.objective or 0.0) > (kept.objective or 0.0) + 1e-9 else kept
+    bounds = [b for b in (kept.bound, other.bound) if b is not None]
+    bound = min(bounds) if bounds else None
+    if bound is not None and best.objective is not None:
+        bound = max(bound, best.objective)
+    gap = relative_gap(best.objective, bound)
+    term = Termination.OPTIMAL if within_gap(gap, rel_gap) else Termination.FEASIBLE
+    return replace(best, termination=term, bound=bound, gap=gap)

@@ -112,3 +112,22 @@ def test_every_backend_solves_the_integer_master(backend):
     res = solve_colgen(bridge_instance(), get_backend(backend), SolveParams(time_limit=10))
     assert res.objective == pytest.approx(9.0)
     assert res.bound >= 9.0 - 1e-6
+
+
+def test_merged_results_keep_the_better_plan_and_the_smaller_bound():
+    from solvers.api import merge_results
+    from solvers.problem import BundlingResult
+
+    rooted = BundlingResult(Termination.FEASIBLE, 90.0, 100.0, None, 1.0, ((0, 1),), "highs")
+    cg = BundlingResult(Termination.FEASIBLE, 90.0, 95.0, None, 1.0, ((1, 2),), "highs")
+    tie = merge_results(rooted, cg, 1e-4)
+    # equal objectives keep the first plan; 95 is valid and smaller than 100
+    assert tie.bundles == ((0, 1),) and tie.bound == 95.0
+    assert tie.gap == pytest.approx(5 / 90) and tie.termination == Termination.FEASIBLE
+    better = BundlingResult(Termination.FEASIBLE, 95.0, 96.0, None, 1.0, ((1, 2),), "highs")
+    closed = merge_results(rooted, better, 1e-4)
+    # 95 beats 90; the bound is min(100, 96) = 96, a 1.05% gap: still open
+    assert closed.bundles == ((1, 2),) and closed.bound == 96.0
+    assert closed.termination == Termination.FEASIBLE
+    exact = BundlingResult(Termination.FEASIBLE, 95.0, 95.0, None, 1.0, ((1, 2),), "highs")
+    assert merge_results(rooted, exact, 1e-4).termination == Termination.OPTIMAL

@@ -35,7 +35,7 @@ from bundler.planning.problem_builder import (
 )
 from bundler.planning.settings_check import check_settings
 from bundler.planning.verify import verify_plan
-from solvers.api import HEURISTIC, solve_bundling
+from solvers.api import HEURISTIC, merge_results, solve_bundling
 from solvers.base import SolveParams, Termination, absolute_gap, relative_gap
 
 # seconds the heuristic gets for each component left once the time limit is spent
@@ -315,19 +315,11 @@ def _revisit(problems, order, results, solver, params, scenario, t0) -> None:
 
 
 def _better_of(old, new, rel_gap: float):
-    """The better plan of two solves of one group, with the tighter of their bounds."""
+    """The better plan of two solves of one group (the new one on a tie), tighter bound."""
     if new.objective is None or new.termination not in (Termination.OPTIMAL, Termination.FEASIBLE):
         return old
-    best = new if new.objective >= (old.objective or 0.0) - 1e-9 else old
-    bounds = [b for b in (old.bound, new.bound) if b is not None]
-    bound = max(min(bounds), best.objective) if bounds else None
-    gap = relative_gap(best.objective, bound)
-    term = Termination.OPTIMAL if gap is not None and gap <= rel_gap else Termination.FEASIBLE
     return dataclasses.replace(
-        best,
-        termination=term,
-        bound=bound,
-        gap=gap,
+        merge_results(new, old, rel_gap),
         runtime_s=old.runtime_s + new.runtime_s,
         iterations=old.iterations + new.iterations,
     )
