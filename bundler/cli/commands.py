@@ -47,6 +47,14 @@ from bundler.cli.common import (
     with_id_column,
     with_lang,
 )
+from bundler.cli.importance import (
+    ImportanceOpt,
+    ImportanceTimeOpt,
+    MaxPriceOpt,
+    check_importance,
+    measure_importance,
+    print_importance,
+)
 from bundler.cli.progress import progress_bar
 from bundler.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, PsBundlerError
 from bundler.text import short_list
@@ -576,6 +584,9 @@ def plan(
     cobenefit_column: CobenefitColumnOpt = None,
     min_cobenefit: MinCobenefitOpt = None,
     pareto: ParetoOpt = 0,
+    importance: ImportanceOpt = False,
+    importance_time: ImportanceTimeOpt = None,
+    max_price: MaxPriceOpt = None,
     biodiversity: Annotated[
         RasterOpt,
         typer.Option(
@@ -614,6 +625,8 @@ def plan(
     A co-benefit per unit (column biodiversity, or --cobenefit-column COL) is
     summed per bundle; --min-cobenefit X puts a floor on the plan's total, and
     --pareto N traces N plans trading the objective against it (pareto.csv).
+    --importance measures each unit: the loss when a unit of the plan is locked
+    out, and the carbon price at which a unit outside would join (importance.csv).
 
     Example: psbundle plan permits.gpkg --out plan-16 --province 16 --carbon-price 10
     --exclude konflik.gpkg:konflik
@@ -641,6 +654,7 @@ def plan(
     scen = with_exclusions(scen, exclude)
     _check_alternatives(alternatives, max_loss, min_difference, scen)
     _check_cobenefit_floor(min_cobenefit, alternatives, scen, pareto)
+    check_importance(importance, importance_time, max_price, scen)
     rasters = _raster_flags(forest_2010, forest_2020, peat, mangrove)
     prepared = prepare(units, scen, province, assume_crs, rasters)
     prepared.units = _with_cobenefit(prepared, cobenefit_column, biodiversity, units)
@@ -654,6 +668,9 @@ def plan(
     front = _pareto(prepared.units, result, scen, solver.value, params, pareto)
     alts = _alternatives(
         prepared.units, result, scen, params, alternatives, max_loss, min_difference
+    )
+    weights = measure_importance(
+        prepared.units, result, scen, solver.value, params, importance, importance_time, max_price
     )
     economics = estimate_plan(prepared.units, result, scen)
     with atomic_output_dir(out_dir, force) as tmp:
@@ -678,8 +695,9 @@ def plan(
             economics=economics,
             alternatives=alts,
             pareto=front,
+            importance=weights,
         )
-    _print_plan(result, out_dir, scen.report.lang, alts, front)
+    _print_plan(result, out_dir, scen.report.lang, alts, front, weights)
 
 
 def _solve(units, graph, scen, solver: str, params):
@@ -858,7 +876,9 @@ def _print_alternatives(alts, lang: str) -> None:
         out.print(f"[yellow]{escape_markup(alts.note)}[/]")
 
 
-def _print_plan(result, out_dir: Path, lang: str = "en", alternatives=None, pareto=None) -> None:
+def _print_plan(
+    result, out_dir: Path, lang: str = "en", alternatives=None, pareto=None, importance=None
+) -> None:
     from bundler.i18n.catalogue import translator
     from bundler.outputs.gaps import bound_meaning, format_gap
     from bundler.planning.planner import plan_totals
@@ -896,6 +916,8 @@ def _print_plan(result, out_dir: Path, lang: str = "en", alternatives=None, pare
         _print_alternatives(alternatives, lang)
     if pareto is not None:
         _print_pareto(pareto, lang)
+    if importance is not None:
+        print_importance(importance, lang)
     # TRANSLATORS: keep the [green]...[/] colour tags around the first words
     done = _("[green]plan written to[/] {folder}/ ({files})")
     out.print(
@@ -904,7 +926,8 @@ def _print_plan(result, out_dir: Path, lang: str = "en", alternatives=None, pare
             files="report.html, map.png, plan.gpkg, bundles.csv, estimates.csv, yearly.csv, "
             "priority.csv, benefit_sharing.csv, run.json"
             + (", alternatives.csv" if alternatives is not None else "")
-            + (", pareto.csv, pareto.png" if pareto is not None else ""),
+            + (", pareto.csv, pareto.png" if pareto is not None else "")
+            + (", importance.csv" if importance is not None else ""),
         )
     )
 

@@ -31,6 +31,7 @@ from bundler.outputs.interop.workbook import write_plan_workbook
 from bundler.outputs.report import write_report
 from bundler.outputs.report.charts import pareto_figure, pareto_html
 from bundler.planning.alternatives import Alternatives
+from bundler.planning.importance import Importance
 from bundler.planning.pareto import Pareto
 from bundler.planning.planner import Plan
 from bundler.safeguards.exclusion import REASON as EXCLUSION_REASON
@@ -84,12 +85,16 @@ def package_versions() -> dict[str, str]:
 
 
 def units_layer(
-    units: gpd.GeoDataFrame, plan: Plan, alternatives: Alternatives | None = None
+    units: gpd.GeoDataFrame,
+    plan: Plan,
+    alternatives: Alternatives | None = None,
+    importance: Importance | None = None,
 ) -> gpd.GeoDataFrame:
     """Every input unit with ``bundle_id`` and ``reason`` next to its scores.
 
     With ``alternatives``, each unit's bundle in each of them follows ``reason``
-    (``bundle_id_alt1`` ...).
+    (``bundle_id_alt1`` ...); with ``importance``, its ``importance`` and
+    ``join_price_usd``.
 
     An excluded unit's ``exclusion_reason`` is its ``reason``, so it is not repeated.
     """
@@ -97,7 +102,9 @@ def units_layer(
     out["bundle_id"] = plan.unit_bundle.to_numpy()
     out["reason"] = plan.unit_reason.to_numpy()
     first = ["unit_id", "bundle_id", "reason"]
-    for name, column in (alternatives.unit_columns() if alternatives else {}).items():
+    extra = alternatives.unit_columns() if alternatives else {}
+    extra.update(importance.unit_columns() if importance else {})
+    for name, column in extra.items():
         out[name] = column.to_numpy()
         first.append(name)
     return out[first + [c for c in out.columns if c not in first]]
@@ -133,6 +140,7 @@ def write_plan(
     economics: PlanEconomics,
     alternatives: Alternatives | None = None,
     pareto: Pareto | None = None,
+    importance: Importance | None = None,
 ) -> dict:
     """Write every output of a plan and of its economics into ``folder``.
 
@@ -168,6 +176,10 @@ def write_plan(
         A verified Pareto front of objective against co-benefit
         (:func:`bundler.planning.pareto.plan_pareto`): ``pareto.csv``, ``pareto.png``, a
         section of the report (chart and table) and ``pareto`` in ``run.json``.
+    importance : Importance, optional
+        Each unit's importance (:func:`bundler.planning.importance.plan_importance`):
+        ``importance.csv``, ``importance`` and ``join_price_usd`` columns in the
+        ``units`` layer, a section of the report and ``importance`` in ``run.json``.
 
     Returns
     -------
@@ -194,7 +206,7 @@ def write_plan(
     table["start_year"] = table["bundle_id"].map(order["start_year"]).astype(str)
     table["priority_rank"] = table["bundle_id"].map(order["rank"]).astype("Int64")
 
-    unit_layer = units_layer(units, plan, alternatives)
+    unit_layer = units_layer(units, plan, alternatives, importance)
     bundle_layer = with_idr_columns(bundles_layer(units, plan.bundles), rate)
     bundle_layer["start_year"] = bundle_layer["bundle_id"].map(order["start_year"]).astype(str)
     bundle_layer["priority_rank"] = bundle_layer["bundle_id"].map(order["rank"]).astype("Int64")
@@ -216,6 +228,8 @@ def write_plan(
         pareto_figure(pareto.table, scenario.report.lang).savefig(
             folder / "pareto.png", format="png", dpi=150
         )
+    if importance is not None:
+        importance.table.to_csv(folder / "importance.csv", index=False, float_format="%.4f")
     write_plan_workbook(
         folder / "plan.xlsx",
         bundles=table,
@@ -261,6 +275,8 @@ def write_plan(
         own["alternatives"] = alternatives.facts()
     if pareto is not None:
         own["pareto"] = pareto.facts()
+    if importance is not None:
+        own["importance"] = importance.facts()
     run = run_envelope(None, own, package_versions(), run_facts)
     (folder / "run.json").write_text(json.dumps(run, indent=2, default=json_default) + "\n")
     if not report:
@@ -285,6 +301,7 @@ def write_plan(
             "explanation",
             "alternatives",
             "pareto",
+            "importance",
         )
         if k in run
     }
@@ -309,6 +326,8 @@ def write_plan(
         tables[_("Excluded units")] = excluded
     if alternatives is not None:
         tables[_("Near-optimal alternatives")] = alternatives.table
+    if importance is not None:
+        tables[_("Importance of units")] = importance.report_table()
     charts = {}
     if pareto is not None:
         title = _("Objective against co-benefit (Pareto front)")

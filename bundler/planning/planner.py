@@ -74,7 +74,11 @@ class Plan:
         A sentence for plans without any bundle.
     problem_set : ProblemSet or None
         The problems the plan solved (one per group of neighbouring units), for the
-        near-optimal alternatives (:mod:`bundler.planning.alternatives`).
+        near-optimal alternatives (:mod:`bundler.planning.alternatives`) and the
+        importance of units (:mod:`bundler.planning.importance`).
+    problem_bounds : list of float or None
+        The proven bound of each problem of ``problem_set``, in its order (``None``
+        when its solve gave none).
     """
 
     bundles: pd.DataFrame
@@ -91,6 +95,7 @@ class Plan:
     component_results: list = field(default_factory=list)
     explanation: str = ""
     problem_set: ProblemSet | None = field(default=None, repr=False, compare=False)
+    problem_bounds: list = field(default_factory=list, repr=False, compare=False)
 
     def with_prefix(self, prefix: str) -> Plan:
         """A copy whose bundle ids start with ``prefix`` (unique across provinces)."""
@@ -233,6 +238,9 @@ def plan_bundles(
         component_results=results,
         explanation=explanation,
         problem_set=pset,
+        problem_bounds=[
+            res.bound for _, (_, res) in sorted(zip(order, results, strict=True), key=_first)
+        ],
     )
 
 
@@ -446,3 +454,7 @@ def _explain_empty(units, pset, reasons, tr) -> str:
         else _("No bundle meets the rules {rules}.")
     ).format(rules=rules)
     return head + " " + "; ".join(parts)
+
+
+def _first(pair):
+    return pair[0]

@@ -10,6 +10,7 @@ candidates.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -268,6 +269,40 @@ def build_problems(
         )
         out.members.append(idx)
     return out
+
+
+def price_slopes(
+    units: gpd.GeoDataFrame, scenario: Scenario, objective: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """How each unit's ``value`` and ``slack`` in :func:`build_problems` change per USD/tCO2e.
+
+    The value of the ``npv`` objective is present revenue minus present costs, and revenue
+    is linear in the carbon price (every year's price is the price times a fixed
+    escalation), so its slope is the revenue at a price of 1; credits do not depend on
+    the price. The cost test's ceiling is the carbon price unless
+    ``bundling.max_cost_per_tco2e`` fixes it, so the slack falls by each unit's present
+    credits per USD, or not at all.
+
+    Parameters
+    ----------
+    units : GeoDataFrame
+        Scored units, as for :func:`build_problems`.
+    scenario : Scenario
+    objective : str, optional
+        ``npv`` or ``credits``; default the scenario's.
+
+    Returns
+    -------
+    value, slack : ndarray of shape (n,)
+        Per unit (rows of ``units``).
+    """
+    objective = objective or scenario.bundling.objective
+    econ = scenario.economics
+    per_usd = linear_coefficients(units, dataclasses.replace(econ, carbon_price_usd=1.0))
+    value = per_usd.pv_revenue if objective == "npv" else np.zeros(len(units))
+    follows_price = scenario.bundling.max_cost_per_tco2e is None
+    slack = -per_usd.pv_credits if follows_price else np.zeros(len(units))
+    return np.asarray(value, float), np.asarray(slack, float)
 
 
 def _up(values: np.ndarray, per_unit: int) -> np.ndarray:

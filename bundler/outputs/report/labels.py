@@ -92,6 +92,13 @@ def _labels(lang: str) -> dict[str, str]:
         "difference_from_best": tr.pgettext("column", "difference_from_best"),
         "difference_from_nearest": tr.pgettext("column", "difference_from_nearest"),
         "nearest_plan": tr.pgettext("column", "nearest_plan"),
+        # importance.csv (psbundle plan --importance)
+        "importance": tr.pgettext("column", "importance"),
+        "importance_low": tr.pgettext("column", "importance_low"),
+        "importance_high": tr.pgettext("column", "importance_high"),
+        "join_price_usd": tr.pgettext("column", "join_price_usd"),
+        "join_price_low_usd": tr.pgettext("column", "join_price_low_usd"),
+        "note": tr.pgettext("column", "note"),
         "excluded_by": tr.pgettext("column", "excluded_by"),
         "overlap": tr.pgettext("column", "overlap"),
     }

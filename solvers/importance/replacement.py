@@ -1,0 +1,266 @@
+r"""Replacement importance: what a plan loses when one of its units is locked out.
+
+For a unit ``u`` of a plan, let :math:`OPT` be the optimum of its problem and
+:math:`OPT_u` the optimum with ``u`` locked out (removed from the problem). Locking a
+unit out only removes bundles, so :math:`OPT_u \le OPT` and the loss
+:math:`\Delta_u = OPT - OPT_u` is never negative. The plan has objective :math:`z` and
+a proven bound :math:`B` (:math:`z \le OPT \le B`); a re-solve without ``u`` gives a
+plan :math:`z_u` and a bound :math:`B_u` (:math:`z_u \le OPT_u \le B_u`). Hence
+
+.. math::
+
+    \max(0,\; z - B_u) \;\le\; \Delta_u \;\le\; B - z_u ,
+
+and the figure reported is :math:`\max(0, z - z_u)`, the loss between the two plans
+found. When both solves are proven the interval closes on it (up to the gap).
+
+Before any re-solve the interval is already known, which is what a unit keeps when the
+time budget ends first: the plan's other bundles, with the pieces of ``u``'s bundle
+that stay feasible without ``u``, are a plan without ``u`` (their objective
+:math:`z_w \le OPT_u`), and :math:`B_u \le B`; so :math:`0 \le \Delta_u \le B - z_w`.
+Re-solves start from that plan (a warm start) and go widest interval first, each with
+an equal share of the budget left; units still open after a pass get another, from
+their best plan so far, while the budget lasts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import networkx as nx
+import numpy as np
+
+from solvers.api import solve_bundling
+from solvers.base import SolveParams
+from solvers.problem import BundlingProblem
+
+# a re-solve gets at least this many seconds; with less left, the rest keep their
+# warm-start intervals
+MIN_SLOT_S = 0.05
+# losses within this share of the plan's objective (or 1e-6 absolute) are 0: rounding
+LOSS_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class UnitImportance:
+    """The replacement importance of one unit of a plan.
+
+    Attributes
+    ----------
+    unit : int
+        The unit's index in its problem.
+    loss : float
+        ``max(0, z - z_u)``: the plan's objective minus that of the best plan found
+        without the unit.
+    low, high : float
+        Proven bounds on the true loss (module docstring); ``high`` is ``inf`` when the
+        plan has no bound.
+    resolved : bool
+        Whether the problem was solved again without the unit (else the interval is
+        the warm start's).
+    runtime_s : float
+        Seconds of its re-solves.
+    """
+
+    unit: int
+    loss: float
+    low: float
+    high: float
+    resolved: bool
+    runtime_s: float = 0.0
+
+    def proven(self, rel_gap: float, scale: float) -> bool:
+        """Whether ``high - low`` is within ``rel_gap`` of ``scale`` (the plan's objective)."""
+        return self.high - self.low <= rel_gap * max(abs(scale), 1.0) + 1e-6
+
+
+def without_unit(problem: BundlingProblem, unit: int) -> tuple[BundlingProblem, np.ndarray]:
+    """The problem with one unit removed, and the old index of each unit kept.
+
+    Parameters
+    ----------
+    problem : BundlingProblem
+    unit : int
+        The unit to lock out.
+
+    Returns
+    -------
+    problem : BundlingProblem
+        Units renumbered ``0..n-2`` in their old order; edges and candidate sets without
+        the unit (a root's candidates are a superset of what it can reach, which every
+        backend allows).
+    kept : ndarray of int
+        ``kept[new] = old``.
+    """
+    n = problem.n
+    if not 0 <= unit < n:
+        raise ValueError(f"unit {unit} is not in a problem of {n} units")
+    keep = np.ones(n, dtype=bool)
+    keep[unit] = False
+    kept = np.flatnonzero(keep)
+    new_of = np.cumsum(keep) - 1
+    edges = np.asarray(problem.edges, dtype=int).reshape(-1, 2)
+    edges = new_of[edges[(edges != unit).all(axis=1)]].reshape(-1, 2)
+    candidates = None
+    if problem.candidates is not None:
+        candidates = tuple(
+            new_of[np.asarray(c, dtype=int)[np.asarray(c, dtype=int) != unit]]
+            for r, c in enumerate(problem.candidates)
+            if r != unit
+        )
+    sub = replace(
+        problem,
+        unit_ids=tuple(problem.unit_ids[i] for i in kept),
+        edges=edges,
+        area_ha=problem.area_ha[kept],
+        area_min_ha=problem.area_min_ha[kept],
+        value=problem.value[kept],
+        slack=problem.slack[kept],
+        min_area_ha=problem.min_area_ha[kept],
+        candidates=candidates,
+        must_cover=problem.must_cover[kept],
+    )
+    return sub, kept
+
+
+def replacement_importance(
+    problems: Sequence[BundlingProblem],
+    plans: Sequence[Sequence[Sequence[int]]],
+    bounds: Sequence[float | None],
+    solver: str = "highs",
+    params: SolveParams | None = None,
+    progress=None,
+) -> list[list[UnitImportance]]:
+    """The replacement importance of every unit of a plan, within a time budget.
+
+    Parameters
+    ----------
+    problems : sequence of BundlingProblem
+        The independent problems (components) the plan solved.
+    plans : sequence of bundles per problem
+        The plan: per problem, its bundles as unit indices.
+    bounds : sequence of float or None
+        Per problem, the plan's proven bound (``None``: none).
+    solver : str
+        The backend of the re-solves (:func:`solvers.api.solve_bundling`).
+    params : SolveParams, optional
+        ``time_limit`` is the budget of all re-solves together (a ceiling);
+        ``rel_gap``, ``threads`` and ``seed`` go to each.
+    progress : callable, optional
+        ``progress(done, total)`` after each unit.
+
+    Returns
+    -------
+    list of list of UnitImportance
+        Per problem, one entry per unit of its plan, in unit order.
+    """
+    params = params or SolveParams()
+    t0 = time.perf_counter()
+    deadline = t0 + params.time_limit
+    jobs: list[_Job] = []
+    for c, (problem, plan, bound) in enumerate(zip(problems, plans, bounds, strict=True)):
+        graph = problem.graph()
+        bundles = [tuple(sorted(int(j) for j in b)) for b in plan]
+        z = float(sum(problem.bundle_objective(b) for b in bundles))
+        top = np.inf if bound is None else max(float(bound), z)
+        for b in bundles:
+            for u in b:
+                warm = _warm_plan(problem, graph, bundles, b, u)
+                w = float(sum(problem.bundle_objective(x) for x in warm))
+                jobs.append(_Job(c, u, z, top, warm, w))
+    out: dict[tuple[int, int], UnitImportance] = {(j.comp, j.unit): j.cheap() for j in jobs}
+    # passes over the units still open, each with an equal share of the time left: the
+    # time that quick (proven) re-solves leave goes to the hard ones, from their last plan
+    done = 0
+    while True:
+        open_jobs = [
+            j for j in jobs if not out[(j.comp, j.unit)].proven(params.rel_gap, j.objective)
+        ]
+        open_jobs.sort(
+            key=lambda j: (
+                -(out[(j.comp, j.unit)].high - out[(j.comp, j.unit)].low),
+                j.comp,
+                j.unit,
+            )
+        )
+        if not open_jobs or deadline - time.perf_counter() < MIN_SLOT_S * len(open_jobs):
+            break
+        for k, job in enumerate(open_jobs):
+            slot = (deadline - time.perf_counter()) / (len(open_jobs) - k)
+            if slot < MIN_SLOT_S:
+                break
+            out[(job.comp, job.unit)] = job.solve(
+                problems[job.comp], solver, replace(params, time_limit=slot)
+            )
+            done += 1
+            if progress is not None:
+                progress(min(done, len(jobs)), len(jobs))
+    return [
+        [out[(c, u)] for u in sorted({int(j) for b in plan for j in b})]
+        for c, plan in enumerate(plans)
+    ]
+
+
+def _warm_plan(problem, graph, bundles, holder, unit) -> list[tuple[int, ...]]:
+    """A plan without ``unit``: the other bundles, and the pieces of its bundle that are
+    still feasible and pay."""
+    rest = [b for b in bundles if b != holder]
+    left = [j for j in holder if j != unit]
+    for piece in nx.connected_components(graph.subgraph(left)):
+        piece = tuple(sorted(piece))
+        if not problem.bundle_violations(piece, graph) and problem.bundle_objective(piece) > 0:
+            rest.append(piece)
+    return rest
+
+
+@dataclass
+class _Job:
+    comp: int
+    unit: int
+    objective: float
+    top: float  # the plan's bound B
+    warm: list[tuple[int, ...]]
+    warm_objective: float
+
+    def __post_init__(self):
+        self.bound = self.top  # B_u <= B: locking a unit out only removes bundles
+        self.runtime_s = 0.0
+
+    def _loss(self, z_u: float) -> float:
+        loss = self.objective - z_u
+        return loss if loss > LOSS_TOL * max(1.0, abs(self.objective)) else 0.0
+
+    def cheap(self) -> UnitImportance:
+        """The warm start's interval, before any re-solve."""
+        return UnitImportance(
+            self.unit,
+            self._loss(self.warm_objective),
+            0.0,
+            max(0.0, self.top - self.warm_objective),
+            False,
+        )
+
+    def solve(self, problem: BundlingProblem, solver: str, params: SolveParams) -> UnitImportance:
+        """Solve ``problem`` again without the unit, from the best plan without it so far;
+        the best plan and the smallest bound of all its solves are kept."""
+        sub, kept = without_unit(problem, self.unit)
+        new_of = {int(old): k for k, old in enumerate(kept)}
+        warm = [[new_of[j] for j in b] for b in self.warm]
+        res = solve_bundling(sub, solver, params, warm_start=warm or None)
+        if res.objective is not None and res.objective > self.warm_objective:
+            self.warm = [tuple(int(kept[j]) for j in b) for b in res.bundles]
+            self.warm_objective = float(res.objective)
+        if res.bound is not None:
+            self.bound = min(self.bound, float(res.bound))
+        self.runtime_s += res.runtime_s
+        z_u = self.warm_objective
+        return UnitImportance(
+            self.unit,
+            self._loss(z_u),
+            max(0.0, self.objective - max(self.bound, z_u)),
+            max(0.0, self.top - z_u),
+            True,
+            self.runtime_s,
+        )
