@@ -327,7 +327,7 @@ def write_plan(
     if alternatives is not None:
         tables[_("Near-optimal alternatives")] = alternatives.table
     if importance is not None:
-        tables[_("Importance of units")] = importance.report_table()
+        tables.update(importance.report_tables(scenario.report.lang))
     charts = {}
     if pareto is not None:
         title = _("Objective against co-benefit (Pareto front)")

@@ -57,6 +57,8 @@ COLUMNS = [
 # units of the report's table of most important units
 TOP_UNITS = 15
 
+TITLE_LOSS = N_("Importance of units: the plan's most important units")
+TITLE_JOIN = N_("Join prices: units outside the plan that join at the lowest carbon prices")
 NOTE_NOT_RESOLVED = N_(
     "not solved again within the time budget: the loss lies between the bounds given; give "
     "it more time with --importance-time"
@@ -120,18 +122,23 @@ class Importance:
             "runtime_s": round(self.runtime_s, 3),
         }
 
-    def report_table(self) -> pd.DataFrame:
-        """The report's table: the most important units of the plan, then the units
-        outside it that join at the lowest prices."""
+    def report_tables(self, lang: str = "en") -> dict[str, pd.DataFrame]:
+        """The report's two tables, by title in ``lang``: the most important units of the
+        plan, and the units outside it that join at the lowest prices (at most
+        :data:`TOP_UNITS` rows each)."""
+        _ = translator(lang).gettext
         t = self.table
         inside = t[t["bundle_id"] != ""].sort_values(
             ["importance", "unit_id"], ascending=[False, True]
         )
         outside = t[(t["bundle_id"] == "") & t["join_price_usd"].notna()]
         outside = outside.sort_values(["join_price_usd", "unit_id"])
-        keep = ["unit_id", "bundle_id", "importance", "importance_low", "importance_high"]
-        keep += ["join_price_usd", "join_price_low_usd", "note"]
-        return pd.concat([inside.head(TOP_UNITS), outside.head(TOP_UNITS)])[keep]
+        loss = ["unit_id", "bundle_id", "importance", "importance_low", "importance_high"]
+        join = ["unit_id", "join_price_usd", "join_price_low_usd", "note"]
+        return {
+            _(TITLE_LOSS): inside.head(TOP_UNITS)[loss].reset_index(drop=True),
+            _(TITLE_JOIN): outside.head(TOP_UNITS)[join].reset_index(drop=True),
+        }
 
 
 def plan_importance(

@@ -36,9 +36,9 @@ from solvers.api import solve_bundling
 from solvers.base import SolveParams
 from solvers.problem import BundlingProblem
 
-# a re-solve gets at least this many seconds; with less left, the rest keep their
-# warm-start intervals
-MIN_SLOT_S = 0.05
+# a re-solve gets at least this many seconds (the widest intervals first); when less is
+# left, the units not reached keep their intervals so far
+MIN_SLOT_S = 0.2
 # losses within this share of the plan's objective (or 1e-6 absolute) are 0: rounding
 LOSS_TOL = 1e-9
 
@@ -174,23 +174,18 @@ def replacement_importance(
     # passes over the units still open, each with an equal share of the time left: the
     # time that quick (proven) re-solves leave goes to the hard ones, from their last plan
     done = 0
-    while True:
+    while deadline - time.perf_counter() >= MIN_SLOT_S:
         open_jobs = [
             j for j in jobs if not out[(j.comp, j.unit)].proven(params.rel_gap, j.objective)
         ]
-        open_jobs.sort(
-            key=lambda j: (
-                -(out[(j.comp, j.unit)].high - out[(j.comp, j.unit)].low),
-                j.comp,
-                j.unit,
-            )
-        )
-        if not open_jobs or deadline - time.perf_counter() < MIN_SLOT_S * len(open_jobs):
+        if not open_jobs:
             break
+        open_jobs.sort(key=lambda j: (-_width(out[(j.comp, j.unit)]), j.comp, j.unit))
         for k, job in enumerate(open_jobs):
-            slot = (deadline - time.perf_counter()) / (len(open_jobs) - k)
-            if slot < MIN_SLOT_S:
+            left = deadline - time.perf_counter()
+            if left < MIN_SLOT_S:
                 break
+            slot = max(MIN_SLOT_S, left / (len(open_jobs) - k))
             out[(job.comp, job.unit)] = job.solve(
                 problems[job.comp], solver, replace(params, time_limit=slot)
             )
@@ -201,6 +196,10 @@ def replacement_importance(
         [out[(c, u)] for u in sorted({int(j) for b in plan for j in b})]
         for c, plan in enumerate(plans)
     ]
+
+
+def _width(r: UnitImportance) -> float:
+    return r.high - r.low
 
 
 def _warm_plan(problem, graph, bundles, holder, unit) -> list[tuple[int, ...]]:
