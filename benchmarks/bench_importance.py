@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             "units_in_plan": facts["units_in_plan"],
             "resolved": facts["resolved"],
             "proven": facts["proven"],
+            "provable": facts["provable"],
             "units_outside": facts["units_outside"],
             "with_join_price": facts["with_join_price"],
             "median_bracket": float(np.nanmedian(width)) if len(width) else None,

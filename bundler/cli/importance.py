@@ -102,7 +102,12 @@ def print_importance(importance, lang: str) -> None:
     t.add_row(
         _("units in the plan solved again"), f"{facts['resolved']} / {facts['units_in_plan']}"
     )
-    t.add_row(_("losses proven"), f"{facts['proven']} / {facts['units_in_plan']}")
+    t.add_row(
+        _("losses proven"),
+        _("{proven} / {units} ({provable} in groups whose plan is proven optimal)").format(
+            proven=facts["proven"], units=facts["units_in_plan"], provable=facts["provable"]
+        ),
+    )
     t.add_row(
         _("units outside with a join price"),
         f"{facts['with_join_price']} / {facts['units_outside']}",

@@ -93,6 +93,9 @@ class Importance:
     budget_s, runtime_s : float
     resolved, proven : int
         Units of the plan solved again, and those whose loss is proven (to the gap).
+    provable : int
+        Units of the plan in groups whose plan is proven optimal: only their losses can be
+        proven (the loss's upper end is the plan's bound minus a plan without the unit).
     """
 
     table: pd.DataFrame
@@ -102,6 +105,7 @@ class Importance:
     runtime_s: float
     resolved: int
     proven: int
+    provable: int = 0
 
     def unit_columns(self) -> dict[str, pd.Series]:
         """Columns for the ``units`` layer: ``importance`` and ``join_price_usd``."""
@@ -115,6 +119,7 @@ class Importance:
             "units_in_plan": int(selected.sum()),
             "resolved": self.resolved,
             "proven": self.proven,
+            "provable": self.provable,
             "units_outside": int((~selected).sum()),
             "with_join_price": int(self.table["join_price_usd"].notna().sum()),
             "max_price_usd": self.max_price,
@@ -206,11 +211,12 @@ def plan_importance(
         outside = [j for j in range(problem.n) if j not in inside]
         for th in price_thresholds(problem, slopes, outside, max_price, share, params.seed):
             brackets[int(idx[th.unit])] = (th, idx)
+    bounds = plan.problem_bounds or [None] * len(pset.problems)
     left = max(1e-6, params.time_limit - (time.perf_counter() - t0))
     losses = replacement_importance(
         pset.problems,
         best,
-        plan.problem_bounds or [None] * len(pset.problems),
+        bounds,
         name,
         SolveParams(
             time_limit=left, rel_gap=params.rel_gap, threads=params.threads, seed=params.seed
@@ -222,6 +228,12 @@ def plan_importance(
         units, plan, pset, losses, brackets, scale, params.rel_gap, price, max_price, scenario
     )
     resolved = sum(r.resolved for comp in losses for r in comp)
+    provable = sum(
+        len(comp)
+        for c, comp in enumerate(losses)
+        if bounds[c] is not None
+        and bounds[c] - scale[c] <= params.rel_gap * max(1.0, abs(scale[c]))
+    )
     proven = int(rows["importance_proven"].fillna(False).astype(bool).sum())
     return Importance(
         table=rows,
@@ -231,6 +243,7 @@ def plan_importance(
         runtime_s=time.perf_counter() - t0,
         resolved=int(resolved),
         proven=proven,
+        provable=int(provable),
     )
 
 
