@@ -116,6 +116,18 @@ def get_backend(name: str) -> MipBackend | HeuristicBackend:
     return cast("MipBackend | HeuristicBackend", module)
 
 
+def mip_backend_for(name: str) -> MipBackend:
+    """The backend ``name`` when it is a MIP backend, else :data:`DEFAULT_MIP_BACKEND`.
+
+    For work that needs a MIP whatever solved the plan (pools of bundles, re-solves
+    with bounds): the heuristic proves nothing.
+    """
+    backend = get_backend(name)
+    if getattr(backend, "KIND", "") != "mip":
+        backend = get_backend(DEFAULT_MIP_BACKEND)
+    return cast("MipBackend", backend)
+
+
 def open_lp_relaxation(model: MipModel, threads: int = 0) -> LpRelaxation:
     """The LP relaxation of ``model`` from :data:`LP_BACKEND`, ready to solve and take cuts.
 

@@ -103,3 +103,14 @@ def ministry_export(seed: int = 155) -> gpd.GeoDataFrame:
     )
     gdf.geometry = shapely.force_3d(gdf.geometry.values)
     return gdf.to_crs("ESRI:54034")
+
+
+def scoreable_export(seed: int = 155) -> gpd.GeoDataFrame:
+    """:func:`ministry_export` with forest and peat columns (shares of the decreed area),
+    so that it can be scored and planned without rasters."""
+    gdf = ministry_export(seed)
+    decreed = gdf["LUAS_SK"].to_numpy()
+    gdf["forest_ha_2010"] = decreed * 0.8
+    gdf["forest_ha_2020"] = decreed * 0.7
+    gdf["peat_ha"] = decreed * 0.1
+    return gdf

@@ -10,9 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from bundler.cli.commands import app
 from bundler.config.scenario import Scenario
 from bundler.errors import InputError
 from bundler.graph.adjacency import build_adjacency
@@ -24,7 +22,8 @@ from solvers.api import solve_bundling
 from solvers.base import SolveParams
 from solvers.registry import get_backend
 from tests.bundling_cases import path, problem, two_bundles_beat_one
-from tests.layers import ministry_export
+from tests.cli_helpers import one_error, run_cli
+from tests.layers import scoreable_export
 from tests.scored import scored_grid
 from tests.test_rooted_mip import random_problem
 
@@ -205,25 +204,14 @@ def test_a_max_p_plan_has_no_alternatives(grid_plan):
 
 # ---------------------------------------------------------------- the command line
 
-runner = CliRunner()
-
-
-def run(*args):
-    result = runner.invoke(app, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    return result
+run = run_cli
 
 
 @pytest.fixture(scope="module")
 def export(tmp_path_factory):
-    """The ministry-export fixture with forest and peat columns (as in test_cli)."""
-    gdf = ministry_export()
-    decreed = gdf["LUAS_SK"].to_numpy()
-    gdf["forest_ha_2010"] = decreed * 0.8
-    gdf["forest_ha_2020"] = decreed * 0.7
-    gdf["peat_ha"] = decreed * 0.1
+    """The ministry-export fixture, scoreable (as in test_cli)."""
     path = tmp_path_factory.mktemp("export") / "export.gpkg"
-    gdf.to_file(path)
+    scoreable_export().to_file(path)
     return path
 
 
@@ -285,6 +273,6 @@ def test_bad_alternative_settings_are_one_clear_error(export, tmp_path, flags, s
     out = tmp_path / "o"
     result = run("plan", export, "--out", out, *flags)
     assert result.exit_code == 2, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    errors = one_error(result)
     assert len(errors) == 1 and says in result.output
     assert not out.exists()

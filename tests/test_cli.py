@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bundler.cli.commands import app
-from tests.layers import layer, ministry_export, square
+from tests.layers import layer, scoreable_export, square
 
 runner = CliRunner()
 
@@ -35,13 +35,8 @@ def table_row(output: str, label: str) -> str:
 @pytest.fixture
 def export(tmp_path):
     """The ministry-export fixture plus forest and peat columns, so it can be scored."""
-    gdf = ministry_export()
-    decreed = gdf["LUAS_SK"].to_numpy()
-    gdf["forest_ha_2010"] = decreed * 0.8
-    gdf["forest_ha_2020"] = decreed * 0.7
-    gdf["peat_ha"] = decreed * 0.1
     path = tmp_path / "export.gpkg"
-    gdf.to_file(path)
+    scoreable_export().to_file(path)
     return path
 
 

@@ -14,9 +14,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from bundler.cli.commands import app
 from bundler.config.scenario import Scenario
 from bundler.errors import InputError
 from bundler.graph.adjacency import build_adjacency
@@ -32,7 +30,8 @@ from solvers.importance import (
     without_unit,
 )
 from tests.bundling_cases import problem
-from tests.layers import ministry_export
+from tests.cli_helpers import one_error, run_cli
+from tests.layers import scoreable_export
 from tests.scored import scored_grid
 from tests.test_rooted_mip import best_plan, feasible_bundles, random_problem
 
@@ -218,25 +217,14 @@ def test_a_max_p_plan_has_no_importance(grid_plan):
 
 # ---------------------------------------------------------------- the command line
 
-runner = CliRunner()
-
-
-def run(*args):
-    result = runner.invoke(app, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    return result
+run = run_cli
 
 
 @pytest.fixture(scope="module")
 def export(tmp_path_factory):
-    """The ministry-export fixture with forest and peat columns (as in test_cli)."""
-    gdf = ministry_export()
-    decreed = gdf["LUAS_SK"].to_numpy()
-    gdf["forest_ha_2010"] = decreed * 0.8
-    gdf["forest_ha_2020"] = decreed * 0.7
-    gdf["peat_ha"] = decreed * 0.1
+    """The ministry-export fixture, scoreable (as in test_cli)."""
     path = tmp_path_factory.mktemp("export") / "export.gpkg"
-    gdf.to_file(path)
+    scoreable_export().to_file(path)
     return path
 
 
@@ -276,6 +264,6 @@ def test_bad_importance_settings_are_one_clear_error(export, tmp_path, flags, sa
     out = tmp_path / "o"
     result = run("plan", export, "--out", out, *flags)
     assert result.exit_code == 2, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    errors = one_error(result)
     assert len(errors) <= 1 and says in result.output
     assert not out.exists()

@@ -49,7 +49,7 @@ from bundler.safeguards.exclusion import (
 )
 from bundler.safeguards.layers import NoGoLayer, exclusion_option, read_no_go_layer
 from solvers.base import SolveParams
-from tests.layers import UTM, X0, Y0, layer, ministry_export, square
+from tests.layers import UTM, X0, Y0, layer, scoreable_export, square
 from tests.scored import scored_grid
 
 runner = CliRunner()
@@ -433,12 +433,7 @@ def test_scenario_section_round_trips_and_paths_are_relative_to_the_file(tmp_pat
 def export(tmp_path_factory):
     """test_cli's scoreable ministry export, with no-go layers over its first rows."""
     folder = tmp_path_factory.mktemp("safeguards")
-    gdf = ministry_export()
-    decreed = gdf["LUAS_SK"].to_numpy()
-    gdf["forest_ha_2010"] = decreed * 0.8
-    gdf["forest_ha_2020"] = decreed * 0.7
-    gdf["peat_ha"] = decreed * 0.1
-    path = write(gdf, folder / "export.gpkg")
+    path = write(scoreable_export(), folder / "export.gpkg")
     units = load_units(path).units
     # polygons over two rows of units (in degrees, to be reprojected), a point in another
     x0, y0, x1, _ = units.total_bounds

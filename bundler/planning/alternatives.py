@@ -35,7 +35,7 @@ from solvers.alternatives import (
     find_alternatives,
 )
 from solvers.base import SolveParams, Termination, relative_gap
-from solvers.registry import DEFAULT_MIP_BACKEND, get_backend
+from solvers.registry import mip_backend_for
 
 # defaults of the command line: at most 5% less than the best objective, at least 20% of
 # the units different
@@ -193,9 +193,7 @@ def plan_alternatives(
     t0 = time.perf_counter()
     params = params or SolveParams()
     name = solver or best.solver
-    backend = get_backend(name)
-    if getattr(backend, "KIND", "") != "mip":
-        backend = get_backend(DEFAULT_MIP_BACKEND)
+    backend = mip_backend_for(name)
     result = find_alternatives(
         pset.problems,
         best_by_component(units, best, pset),

@@ -27,7 +27,7 @@ from bundler.planning.planner import Plan
 from bundler.scoring.cobenefit import COBENEFIT
 from solvers.base import SolveParams, Termination, relative_gap
 from solvers.cobenefit import EXHAUSTED, FOUND, TIME_LIMIT, UNREACHABLE, find_with_floor
-from solvers.registry import DEFAULT_MIP_BACKEND, get_backend
+from solvers.registry import mip_backend_for
 
 # the co-benefit measured here again may fall short of the floor by this much (relative)
 FLOOR_TOL = 1e-6
@@ -172,10 +172,7 @@ def plan_min_cobenefit(
 
 def mip_backend(solver: str | None, best: Plan):
     """The MIP backend named (default the plan's), or HiGHS when that is no MIP backend."""
-    backend = get_backend(solver or best.solver)
-    if getattr(backend, "KIND", "") != "mip":
-        backend = get_backend(DEFAULT_MIP_BACKEND)
-    return backend
+    return mip_backend_for(solver or best.solver)
 
 
 def cobenefit_by_problem(units: pd.DataFrame, pset) -> list[np.ndarray]:

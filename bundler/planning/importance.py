@@ -34,7 +34,7 @@ from bundler.planning.planner import Plan
 from bundler.planning.problem_builder import price_slopes
 from solvers.base import SolveParams
 from solvers.importance import PriceSlopes, price_thresholds, replacement_importance
-from solvers.registry import DEFAULT_MIP_BACKEND, get_backend
+from solvers.registry import mip_backend_for
 
 # the top of the price search, USD/tCO2e: far above today's prices (IDXCarbon 3.7-5 USD,
 # docs/domain.md) and above most published carbon-price paths
@@ -195,9 +195,7 @@ def plan_importance(
         raise ValueError("the plan keeps no problems: make it with plan_bundles")
     t0 = time.perf_counter()
     params = params or SolveParams()
-    name = solver or plan.solver
-    if getattr(get_backend(name), "KIND", "") != "mip":
-        name = DEFAULT_MIP_BACKEND
+    name = mip_backend_for(solver or plan.solver).NAME
     best = best_by_component(units, plan, pset)
     price = float(scenario.economics.carbon_price_usd)
     dv, ds = price_slopes(units, scenario, plan.objective_name)
