@@ -20,7 +20,7 @@ that stay feasible without ``u``, are a plan without ``u`` (their objective
 :math:`z_w \le OPT_u`), and :math:`B_u \le B`; so :math:`0 \le \Delta_u \le B - z_w`.
 Re-solves start from that plan (a warm start) and go widest interval first, each with
 an equal share of the budget left; units still open after a pass get another, from
-their best plan so far, while the budget lasts.
+their best plan so far and with at least twice the time, while the budget lasts.
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def replacement_importance(
     out: dict[tuple[int, int], UnitImportance] = {(j.comp, j.unit): j.cheap() for j in jobs}
     # passes over the units still open, each with an equal share of the time left: the
     # time that quick (proven) re-solves leave goes to the hard ones, from their last plan
-    done = 0
+    done, slot = 0, 0.0
     while deadline - time.perf_counter() >= MIN_SLOT_S:
         open_jobs = [
             j for j in jobs if not out[(j.comp, j.unit)].proven(params.rel_gap, j.objective)
@@ -181,13 +181,16 @@ def replacement_importance(
         if not open_jobs:
             break
         open_jobs.sort(key=lambda j: (-_width(out[(j.comp, j.unit)]), j.comp, j.unit))
-        for k, job in enumerate(open_jobs):
+        # each pass at least doubles the previous pass's time per unit, so that hard
+        # re-solves finish (widest first) rather than all stopping short again
+        left = deadline - time.perf_counter()
+        slot = max(MIN_SLOT_S, 2.0 * slot, left / len(open_jobs))
+        for job in open_jobs:
             left = deadline - time.perf_counter()
             if left < MIN_SLOT_S:
                 break
-            slot = max(MIN_SLOT_S, left / (len(open_jobs) - k))
             out[(job.comp, job.unit)] = job.solve(
-                problems[job.comp], solver, replace(params, time_limit=slot)
+                problems[job.comp], solver, replace(params, time_limit=min(slot, left))
             )
             done += 1
             if progress is not None:
