@@ -83,6 +83,21 @@ def test_without_time_the_loss_keeps_the_plans_bounds():
     assert (loss[1].low, loss[1].high) == (0.0, pytest.approx(17))
 
 
+def test_a_locked_in_unit_is_not_measured_and_its_bridges_are_indispensable():
+    # bridge_case with unit 3 locked in: any plan must bundle 3, and the only bundle with 3
+    # that reaches 40 ha needs 0, 1 and 2 (without 2: {0,1,3} has 35 ha; without 1 or 0
+    # unit 3 is cut off from the rest). So without 0, 1 or 2 no plan meets the rules: an
+    # infinite loss, proven by the re-solve. Locking 3 itself out would also drop the
+    # requirement to bundle it, so its loss is not measured.
+    p = replace(bridge_case(), must_cover=np.array([False, False, False, True]))
+    plan = solve_bundling(p, "highs", PARAMS)
+    (rows,) = replacement_importance([p], [plan.bundles], [plan.bound], "highs", PARAMS)
+    loss = {r.unit: r for r in rows}
+    assert loss[3].locked and math.isnan(loss[3].loss) and not loss[3].resolved
+    for u in (0, 1, 2):
+        assert loss[u].resolved and loss[u].low == math.inf and loss[u].proven(1e-4, 17)
+
+
 def test_a_unit_out_of_the_problem_leaves_a_renumbered_problem():
     p = bridge_case()
     sub, kept = without_unit(p, 1)

@@ -63,6 +63,14 @@ NOTE_NOT_RESOLVED = N_(
     "not solved again within the time budget: the loss lies between the bounds given; give "
     "it more time with --importance-time"
 )
+NOTE_LOCKED = N_(
+    "locked in by the scenario: its loss is not measured (locking it out would also drop the "
+    "requirement to bundle it)"
+)
+NOTE_INDISPENSABLE = N_(
+    "indispensable: without it the locked-in units cannot all be in bundles, so no plan meets "
+    "the rules (proven)"
+)
 NOTE_PASSES_NOW = N_(
     "a bundle with it passes at the scenario's price, but the plan chose other bundles"
 )
@@ -271,11 +279,18 @@ def _rows(units, plan, pset, losses, brackets, scale, rel_gap, price, max_price,
         idx = pset.members[c]
         for r in comp:
             i = int(idx[r.unit])
+            if r.locked:
+                table.iat[i, col["note"]] = _(NOTE_LOCKED)
+                continue
             table.iat[i, col["importance"]] = r.loss
             table.iat[i, col["importance_low"]] = r.low
-            table.iat[i, col["importance_high"]] = r.high if math.isfinite(r.high) else np.nan
+            # inf only for a proven infinite loss; an unknown upper end stays empty
+            open_top = math.isinf(r.high) and not math.isinf(r.low)
+            table.iat[i, col["importance_high"]] = np.nan if open_top else r.high
             table.iat[i, col["importance_proven"]] = r.proven(rel_gap, scale[c])
-            if not r.resolved:
+            if math.isinf(r.low):
+                table.iat[i, col["note"]] = _(NOTE_INDISPENSABLE)
+            elif not r.resolved:
                 table.iat[i, col["note"]] = _(NOTE_NOT_RESOLVED)
     figures = {"max_price": tr.decimal(max_price, 2)}
     for i, (th, idx) in brackets.items():

@@ -33,7 +33,7 @@ import networkx as nx
 import numpy as np
 
 from solvers.api import solve_bundling
-from solvers.base import SolveParams
+from solvers.base import SolveParams, Termination
 from solvers.problem import BundlingProblem
 
 # a re-solve gets at least this many seconds (the widest intervals first); when less is
@@ -62,6 +62,12 @@ class UnitImportance:
         the warm start's).
     runtime_s : float
         Seconds of its re-solves.
+    locked : bool
+        A locked-in unit (``must_cover``): not measured, all figures NaN. Locking it out
+        would also drop the requirement to cover it, so the loss has no sign.
+
+    A loss of ``inf`` (all three figures) is proven: without the unit no plan meets the
+    rules (the locked-in units cannot all be in bundles).
     """
 
     unit: int
@@ -70,9 +76,12 @@ class UnitImportance:
     high: float
     resolved: bool
     runtime_s: float = 0.0
+    locked: bool = False
 
     def proven(self, rel_gap: float, scale: float) -> bool:
         """Whether ``high - low`` is within ``rel_gap`` of ``scale`` (the plan's objective)."""
+        if self.low == np.inf:
+            return True
         return self.high - self.low <= rel_gap * max(abs(scale), 1.0) + 1e-6
 
 
@@ -160,17 +169,29 @@ def replacement_importance(
     t0 = time.perf_counter()
     deadline = t0 + params.time_limit
     jobs: list[_Job] = []
+    locked: dict[tuple[int, int], UnitImportance] = {}
     for c, (problem, plan, bound) in enumerate(zip(problems, plans, bounds, strict=True)):
         graph = problem.graph()
         bundles = [tuple(sorted(int(j) for j in b)) for b in plan]
         z = float(sum(problem.bundle_objective(b) for b in bundles))
         top = np.inf if bound is None else max(float(bound), z)
+        must = np.flatnonzero(problem.must_cover)
         for b in bundles:
             for u in b:
+                if problem.must_cover[u]:
+                    locked[(c, u)] = UnitImportance(u, *[np.nan] * 3, False, locked=True)
+                    continue
                 warm = _warm_plan(problem, graph, bundles, b, u)
-                w = float(sum(problem.bundle_objective(x) for x in warm))
-                jobs.append(_Job(c, u, z, top, warm, w))
+                covered = {j for x in warm for j in x}
+                # a plan without u must still cover the locked-in units to bound OPT_u
+                w = (
+                    float(sum(problem.bundle_objective(x) for x in warm))
+                    if covered.issuperset(must.tolist())
+                    else -np.inf
+                )
+                jobs.append(_Job(c, u, z, top, warm if w > -np.inf else [], w))
     out: dict[tuple[int, int], UnitImportance] = {(j.comp, j.unit): j.cheap() for j in jobs}
+    out.update(locked)
     # passes over the units still open, each with an equal share of the time left: the
     # time that quick (proven) re-solves leave goes to the hard ones, from their last plan
     done, slot = 0, 0.0
@@ -231,6 +252,8 @@ class _Job:
         self.runtime_s = 0.0
 
     def _loss(self, z_u: float) -> float:
+        if not np.isfinite(z_u):  # no plan without the unit is known
+            return np.nan
         loss = self.objective - z_u
         return loss if loss > LOSS_TOL * max(1.0, abs(self.objective)) else 0.0
 
@@ -251,12 +274,15 @@ class _Job:
         new_of = {int(old): k for k, old in enumerate(kept)}
         warm = [[new_of[j] for j in b] for b in self.warm]
         res = solve_bundling(sub, solver, params, warm_start=warm or None)
+        self.runtime_s += res.runtime_s
+        if res.termination == Termination.INFEASIBLE:
+            # proven: without the unit the locked-in units cannot all be bundled
+            return UnitImportance(self.unit, np.inf, np.inf, np.inf, True, self.runtime_s)
         if res.objective is not None and res.objective > self.warm_objective:
             self.warm = [tuple(int(kept[j]) for j in b) for b in res.bundles]
             self.warm_objective = float(res.objective)
         if res.bound is not None:
             self.bound = min(self.bound, float(res.bound))
-        self.runtime_s += res.runtime_s
         z_u = self.warm_objective
         return UnitImportance(
             self.unit,
