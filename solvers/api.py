@@ -21,6 +21,13 @@ MAXP = "max-p"
 # on groups of up to ~110 units its branch-and-cut bound beat the set-packing LP's
 # (benchmarks/README.md), so column generation only gets what is left
 ROOTED_SHARE = 0.8
+# above this many units the rooted MIP gets only ROOTED_SHARE_LARGE: on the
+# generated-2000 groups of 188 and 298 units its bound after 18-38 s (0.84-0.94 M,
+# 1.63 M) was no better than column generation's price search after a few seconds
+# (0.65 M, 1.62 M), and the exact best bundles of column generation gave the better
+# plan (0.595 M against 0.573 M)
+ROOTED_FULL_MAX_UNITS = 150
+ROOTED_SHARE_LARGE = 0.4
 # above this many (root, candidate) pairs the compact model's LP alone outlasts a
 # typical time limit (a 300-cell Voronoi group with a 30 km radius has 58,654 and
 # solved no LP in 10 s), so such groups get column generation only
@@ -106,7 +113,7 @@ def _certified(problem, backend, params, warm_start, max_rounds, compact_max_uni
     rooted = solve_rooted(
         problem,
         backend,
-        replace(params, time_limit=ROOTED_SHARE * params.time_limit),
+        replace(params, time_limit=_rooted_share(problem) * params.time_limit),
         warm_start=warm_start,
         max_rounds=max_rounds,
     )
@@ -123,6 +130,11 @@ def _certified(problem, backend, params, warm_start, max_rounds, compact_max_uni
         message=f"rooted MIP: {rooted.message}; column generation: {cg.message}",
         iterations=cg.iterations + rooted.iterations,
     )
+
+
+def _rooted_share(problem: BundlingProblem) -> float:
+    """Share of the time the rooted MIP gets before column generation."""
+    return ROOTED_SHARE if problem.n <= ROOTED_FULL_MAX_UNITS else ROOTED_SHARE_LARGE
 
 
 def merge_results(kept: BundlingResult, other: BundlingResult, rel_gap: float) -> BundlingResult:

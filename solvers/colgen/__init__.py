@@ -3,7 +3,8 @@
 :func:`solve_colgen` (:mod:`solvers.colgen.driver`) solves a
 :class:`~solvers.problem.BundlingProblem` of any size and proves a bound on it;
 :mod:`solvers.colgen.root_bounds` bounds the best bundle of each root at given unit
-prices, and :mod:`solvers.colgen.master` holds the pool of bundles and the master problem.
+prices (exactly with :mod:`solvers.colgen.single_root`), and
+:mod:`solvers.colgen.master` holds the pool of bundles and the master problem.
 """
 
 from solvers.colgen.driver import solve_colgen

@@ -26,25 +26,25 @@ Two bounds, a cheap one for every root and an exact one for the few that matter:
     :math:`\mu` (the right side is convex in :math:`\mu`) picks a good one. All roots
     are bounded at once in one padded matrix.
 :func:`exact_root_bound`
-    The best connected bundle rooted at ``r`` of positive reduced value by a small
-    MIP (HiGHS through :func:`scipy.optimize.milp`) with every rule, connectivity enforced by
-    separator cuts added until the answer is connected. Its dual bound is valid at
-    any time, so a time-limited solve still bounds :math:`U_r(\pi)`.
+    The best connected bundle rooted at ``r`` of positive reduced value, with every
+    rule, by branch-and-cut on one HiGHS model
+    (:func:`solvers.colgen.single_root.solve_single_root`): separator rows from
+    fractional LP points first, then MIP rounds with the rows that cut off each
+    disconnected answer. Its LP and MIP dual bounds are valid at any time, so a
+    time-limited solve still bounds :math:`U_r(\pi)`.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse.csgraph import dijkstra
 
-from solvers.heuristic.common import reach
+from solvers.colgen.single_root import SingleRootModel, solve_single_root
 from solvers.problem import BundlingProblem
 
 # golden-section steps over the area multiplier: the bracket (in log(1 + mu)) shrinks
@@ -296,87 +296,34 @@ def exact_root_bound(
     RootOptimum
     """
     p = problem
-    t0 = time.perf_counter()
     cand, outside = _worth_keeping(p, nbrs, root, np.asarray(candidates, dtype=int), prices)
     if len(cand) == 0:
         return RootOptimum(outside, None, False)
     pos = {int(j): k for k, j in enumerate(cand)}
     m = len(cand)
     w = np.asarray(p.value, float)[cand] - np.asarray(prices, float)[cand]
-    rows: list[np.ndarray] = []
-    lo: list[float] = []
-    hi: list[float] = []
-
-    def add(coefs: np.ndarray, lower: float, upper: float) -> None:
-        rows.append(coefs)
-        lo.append(lower)
-        hi.append(upper)
-
+    rows: list[tuple[np.ndarray, float, float]] = []
     # only a bundle of positive reduced value matters (the bound takes max(0, U_r)):
     # asking for one lets the MIP stop at infeasibility instead of proving the optimum
     floor = 1e-9 * max(1.0, abs(float(p.bundle_value)))
-    add(w, floor - float(p.bundle_value), np.inf)
-    add(np.asarray(p.area_min_ha, float)[cand], float(p.min_area_ha[root]) - _TOL, np.inf)
+    rows.append((w, floor - float(p.bundle_value), np.inf))
+    rows.append((np.asarray(p.area_min_ha, float)[cand], float(p.min_area_ha[root]) - _TOL, np.inf))
     if math.isfinite(p.max_area_ha):
-        add(np.asarray(p.area_ha, float)[cand], -np.inf, float(p.max_area_ha))
+        rows.append((np.asarray(p.area_ha, float)[cand], -np.inf, float(p.max_area_ha)))
     if p.max_units:
-        add(np.ones(m), -np.inf, float(p.max_units))
+        rows.append((np.ones(m), -np.inf, float(p.max_units)))
     if p.check_cost:
-        add(np.asarray(p.slack, float)[cand], -np.inf, -float(p.bundle_slack))
-    # a member other than the root needs a member neighbour (separators of single units)
+        rows.append((np.asarray(p.slack, float)[cand], -np.inf, -float(p.bundle_slack)))
     local = [[pos[k] for k in nbrs[int(j)] if k in pos] for j in cand]
-    r_pos = pos[int(root)]
-    for i in range(m):
-        if i == r_pos:
-            continue
-        row = np.zeros(m)
-        row[i] = 1.0
-        row[local[i]] = -1.0
-        add(row, -np.inf, 0.0)
-    lb = np.zeros(m)
-    lb[r_pos] = 1.0
-    best_bound = math.inf
-    while True:
-        left = time_limit - (time.perf_counter() - t0)
-        if left <= 0.01:
-            break
-        A = sp.csr_array(np.vstack(rows))
-        res = milp(
-            -w,
-            constraints=LinearConstraint(A, np.array(lo), np.array(hi)),
-            integrality=np.ones(m),
-            bounds=Bounds(lb, np.ones(m)),
-            options={"time_limit": left, "disp": False},
-        )
-        dual = getattr(res, "mip_dual_bound", None)
-        if res.status == 2:  # no bundle of the kept units pays: U_r is below the floor
-            return RootOptimum(max(outside, floor), None, True)
-        if dual is not None and math.isfinite(dual):
-            best_bound = min(best_bound, float(p.bundle_value) - float(dual))
-        if res.x is None:
-            break
-        chosen = np.flatnonzero(res.x > 0.5)
-        comp = reach(local, r_pos, set(chosen.tolist()))
-        if len(comp) == len(chosen):
-            bundle = tuple(sorted(int(cand[i]) for i in chosen))
-            value = float(p.bundle_value + w[chosen].sum())
-            proven = res.status == 0 and outside <= value
-            if res.status == 0:
-                best_bound = value
-            return RootOptimum(max(best_bound, value, outside), bundle, proven)
-        # each piece cut off from the root needs one of its outside neighbours
-        rest = set(chosen.tolist()) - comp
-        while rest:
-            start = rest.pop()
-            piece = reach(local, start, rest | {start})
-            rest -= piece
-            border = {k for i in piece for k in local[i] if k not in piece}
-            for i in piece:
-                row = np.zeros(m)
-                row[i] = 1.0
-                row[list(border)] = -1.0
-                add(row, -np.inf, 0.0)
-    return RootOptimum(max(best_bound, outside, floor), None, False)
+    model = SingleRootModel(w, rows, local, pos[int(root)], float(p.bundle_value))
+    ans = solve_single_root(model, time_limit)
+    if ans.bound == -math.inf:  # no bundle of the kept units reaches the floor
+        return RootOptimum(max(outside, floor), None, True)
+    if ans.chosen is None:
+        return RootOptimum(max(ans.bound, outside, floor), None, False)
+    bundle = tuple(sorted(int(cand[i]) for i in ans.chosen))
+    value = float(ans.value)
+    return RootOptimum(max(ans.bound, value, outside), bundle, ans.proven and outside <= value)
 
 
 def _worth_keeping(p: BundlingProblem, nbrs, root: int, cand: np.ndarray, prices: np.ndarray):

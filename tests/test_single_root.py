@@ -1,0 +1,89 @@
+"""The exact single-root model of column generation and what uses it.
+
+Small random grids (``tests.test_rooted_mip.random_problem``), every feasible bundle
+enumerated: separator rows never cut off a connected bundle, bounds under any time
+limit stay at or above the enumerated best, and the exact best bundles of column
+generation are feasible plans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from solvers.api import ROOTED_FULL_MAX_UNITS, ROOTED_SHARE, ROOTED_SHARE_LARGE, _rooted_share
+from solvers.base import SolveParams
+from solvers.colgen import solve_colgen
+from solvers.colgen.root_bounds import RootSets, exact_root_bound
+from solvers.colgen.single_root import _SeparationNetwork
+from solvers.heuristic.common import neighbours
+from solvers.mip.rooted import reduce_candidates
+from solvers.registry import get_backend
+from tests.test_colgen import _best_reduced
+from tests.test_rooted_mip import best_plan, feasible_bundles, random_problem
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_separator_rows_hold_for_every_connected_bundle_of_the_root(seed):
+    """Rows from fractional points are valid: every bundle holding r and j holds a unit of S."""
+    p = random_problem(seed, 3, 4)
+    bundles = feasible_bundles(p)
+    nbrs = neighbours(p.n, p.edges)
+    local = [list(nb) for nb in nbrs]
+    rng = np.random.default_rng(seed)
+    found = 0
+    for root in range(p.n):
+        net = _SeparationNetwork(local, root)
+        for _ in range(5):
+            x = rng.uniform(0, 1, p.n) * (rng.random(p.n) < 0.7)
+            x[root] = 1.0
+            for j, sep in net.separate(x):
+                found += 1
+                # violated at x, as asked
+                assert x[j] > x[sep].sum() + 1e-4
+                assert root not in sep and j not in sep
+                for b in bundles:
+                    if root in b and j in b:
+                        assert set(sep) & set(b), (root, j, sep, b)
+    assert found > 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("limit", [0.0, 0.01, 0.05])
+def test_time_limited_exact_root_bounds_stay_valid(seed, limit):
+    """Stopped in the LP rounds or the first MIP, the bound still covers the best bundle."""
+    p = random_problem(seed)
+    bundles = feasible_bundles(p)
+    sets = RootSets.from_valid(reduce_candidates(p, p.graph()))
+    nbrs = neighbours(p.n, p.edges)
+    prices = np.round(np.random.default_rng(seed).uniform(0, 10, p.n), 2)
+    best = _best_reduced(p, bundles, prices)
+    for k, r in enumerate(sets.roots):
+        res = exact_root_bound(p, nbrs, int(r), sets.candidates[k], prices, limit)
+        assert res.bound >= best.get(int(r), -np.inf) - 1e-6
+        if res.bundle is not None:
+            assert not p.bundle_violations(res.bundle)
+            assert int(r) in res.bundle
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_colgen_plan_is_feasible_and_never_above_the_optimum(seed):
+    """The exact best bundles (zero prices, each avoiding the ones before) make a valid plan."""
+    p = random_problem(seed, 3, 4)
+    optimum = best_plan(p, feasible_bundles(p))
+    res = solve_colgen(p, get_backend("highs"), SolveParams(time_limit=3, seed=seed))
+    g = p.graph()
+    assert all(not p.bundle_violations(b, g) for b in res.bundles)
+    units = [j for b in res.bundles for j in b]
+    assert len(units) == len(set(units))
+    assert res.objective is not None and res.objective <= optimum + 1e-6
+    assert res.bound is not None and res.bound >= optimum - 1e-6
+
+
+def test_large_groups_give_the_rooted_mip_a_smaller_share():
+    small = random_problem(0)
+    assert _rooted_share(small) == ROOTED_SHARE
+    big = replace(small, unit_ids=tuple(f"u{i}" for i in range(ROOTED_FULL_MAX_UNITS + 1)))
+    assert _rooted_share(big) == ROOTED_SHARE_LARGE < ROOTED_SHARE
