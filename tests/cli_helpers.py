@@ -5,6 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from bundler.cli.commands import app
+from tests.layers import scoreable_export
 
 runner = CliRunner()
 
@@ -19,3 +20,14 @@ def run_cli(*args):
 def one_error(result) -> list[str]:
     """The output's ``error:`` lines."""
     return [line for line in result.output.splitlines() if line.startswith("error:")]
+
+
+# a plan of the scoreable export (tests.layers.scoreable_export) that has bundles, quickly
+EXPORT_PLAN = ("--min-area-ha", 1000, "--max-gap-m", 2000, "--carbon-price", 20, "--time-limit", 6)
+
+
+def write_scoreable_export(folder):
+    """:func:`tests.layers.scoreable_export` as ``folder/export.gpkg``; returns the path."""
+    path = folder / "export.gpkg"
+    scoreable_export().to_file(path)
+    return path

@@ -22,8 +22,7 @@ from solvers.api import solve_bundling
 from solvers.base import SolveParams
 from solvers.registry import get_backend
 from tests.bundling_cases import path, problem, two_bundles_beat_one
-from tests.cli_helpers import one_error, run_cli
-from tests.layers import scoreable_export
+from tests.cli_helpers import EXPORT_PLAN, one_error, run_cli, write_scoreable_export
 from tests.scored import scored_grid
 from tests.test_rooted_mip import random_problem
 
@@ -207,15 +206,13 @@ def test_a_max_p_plan_has_no_alternatives(grid_plan):
 run = run_cli
 
 
+PLAN = EXPORT_PLAN
+
+
 @pytest.fixture(scope="module")
 def export(tmp_path_factory):
     """The ministry-export fixture, scoreable (as in test_cli)."""
-    path = tmp_path_factory.mktemp("export") / "export.gpkg"
-    scoreable_export().to_file(path)
-    return path
-
-
-PLAN = ("--min-area-ha", 1000, "--max-gap-m", 2000, "--carbon-price", 20, "--time-limit", 6)
+    return write_scoreable_export(tmp_path_factory.mktemp("export"))
 
 
 def test_plan_writes_the_alternatives(export, tmp_path):

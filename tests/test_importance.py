@@ -30,8 +30,7 @@ from solvers.importance import (
     without_unit,
 )
 from tests.bundling_cases import problem
-from tests.cli_helpers import one_error, run_cli
-from tests.layers import scoreable_export
+from tests.cli_helpers import EXPORT_PLAN, one_error, run_cli, write_scoreable_export
 from tests.scored import scored_grid
 from tests.test_rooted_mip import best_plan, feasible_bundles, random_problem
 
@@ -235,15 +234,13 @@ def test_a_max_p_plan_has_no_importance(grid_plan):
 run = run_cli
 
 
+PLAN = EXPORT_PLAN
+
+
 @pytest.fixture(scope="module")
 def export(tmp_path_factory):
     """The ministry-export fixture, scoreable (as in test_cli)."""
-    path = tmp_path_factory.mktemp("export") / "export.gpkg"
-    scoreable_export().to_file(path)
-    return path
-
-
-PLAN = ("--min-area-ha", 1000, "--max-gap-m", 2000, "--carbon-price", 20, "--time-limit", 6)
+    return write_scoreable_export(tmp_path_factory.mktemp("export"))
 
 
 def test_plan_writes_the_importance(export, tmp_path):
