@@ -39,6 +39,35 @@ def test_cents_add_up_and_stay_within_one_cent_of_the_quota(total, w):
         assert abs(int(c) - quota) < 1
 
 
+def _largest_remainder(total: int, w: list[float]) -> list[int]:
+    """The method of the docstring, in Fractions: the reference the integers must match."""
+    f = [Fraction(x) for x in w]
+    fsum = sum(f)
+    if fsum == 0:
+        f, fsum = [Fraction(1)] * len(f), Fraction(len(f))
+    quotas = [total * x / fsum for x in f]
+    out = [q.numerator // q.denominator for q in quotas]
+    for i in sorted(range(len(f)), key=lambda i: (-(quotas[i] - out[i]), i))[: total - sum(out)]:
+        out[i] += 1
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    total=st.integers(min_value=0, max_value=10**13),
+    w=st.lists(
+        st.one_of(
+            st.floats(min_value=0, max_value=1e300, allow_nan=False, allow_infinity=False),
+            st.sampled_from([0.0, 5e-324, 0.1, 1 / 3, 1.0]),  # subnormal, ties, zeros
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_cents_are_the_largest_remainder_split_in_exact_rationals(total, w):
+    assert allocate_cents(total, w).tolist() == _largest_remainder(total, w)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     revenue=st.floats(min_value=0, max_value=1e10, allow_nan=False),

@@ -7,12 +7,23 @@ import dataclasses
 
 import numpy as np
 import pytest
+import shapely
+import shapely.affinity
 
 from bundler.config.economics import EconomicsSection
 from bundler.config.scenario import Scenario
-from bundler.economics.costmodel import COST_CATEGORIES, bundle_economics, linear_coefficients
+from bundler.economics.costmodel import (
+    COST_CATEGORIES,
+    bundle_cost_breakdown,
+    bundle_economics,
+    cost_breakdown,
+    linear_coefficients,
+    rewet_peat_ha,
+    unit_credits_by_year,
+)
 from bundler.economics.estimation import SUMMARY_COLUMNS, estimate_bundles, estimate_plan, irr
 from bundler.errors import InputError
+from bundler.geometry import union_area_ha
 from bundler.graph.adjacency import build_adjacency
 from bundler.planning.planner import plan_bundles
 from solvers.base import SolveParams
@@ -119,6 +130,55 @@ def test_totals_equal_the_exact_cost_model(tmp_path):
         np.testing.assert_allclose(y["costs_usd"], e.costs_by_year, rtol=0)
         assert y["discounted_net_usd"].sum() == pytest.approx(e.npv, rel=1e-9)
         assert (y["revenue_usd"] * y["discount_factor"]).sum() == pytest.approx(e.pv_revenue)
+
+
+def _varied_units(tmp_path):
+    """A grid whose neighbours overlap, one unit in two parts, ARR and peat that rewets."""
+    units = scored_grid(tmp_path, 3, 4, side=5000, step=4600, seed=5)
+    rng = np.random.default_rng(5)
+    units["potential_arr_tco2e_yr"] = rng.uniform(0, 5000, len(units))
+    units["potential_peat_tco2e_yr"] = np.where(rng.random(len(units)) < 0.5, 800.0, 0.0)
+    units["rewet_ha"] = np.where(units["potential_peat_tco2e_yr"] > 0, 120.0, 0.0)
+    # a unit in two parts: its union, not the sum of its parts, is what it is charged for
+    first = units.geometry.iloc[0]
+    units.loc[units.index[0], "geometry"] = first.union(shapely.affinity.translate(first, 0, 9e4))
+    return units
+
+
+def test_standalone_values_are_each_unit_alone_by_the_exact_cost_model(tmp_path):
+    units = _varied_units(tmp_path)
+    econ = EconomicsSection(price_escalation=0.03)
+    ids = units["unit_id"].tolist()
+    bundles = {"A": ids[:5], "B": ids[3:9], "C": ids[::-1]}  # overlapping, reversed
+    est = estimate_bundles(units, bundles, econ)
+    alone = {}
+    for k, uid in enumerate(ids):
+        one = units.iloc[[k]]
+        alone[uid] = bundle_economics(one, union_area_ha(one.geometry.values), econ).npv
+    for row in est.summary.to_dict("records"):
+        # the same sum in the same order: equal, not merely close
+        assert row["standalone_npv_usd"] == float(sum(alone[u] for u in bundles[row["bundle_id"]]))
+        assert row["bundling_gain_usd"] == row["npv_usd"] - row["standalone_npv_usd"]
+        idx = [ids.index(u) for u in bundles[row["bundle_id"]]]  # in the bundle's order
+        e = bundle_economics(units.iloc[idx], union_area_ha(units.geometry.values[idx]), econ)
+        assert (row["npv_usd"], row["pv_revenue"]) == (e.npv, e.pv_revenue)
+
+
+def test_many_bundles_cost_as_each_one_alone(tmp_path):
+    units = _varied_units(tmp_path)
+    econ = EconomicsSection()
+    credits = unit_credits_by_year(units, econ)
+    rewet = rewet_peat_ha(units)
+    area = units["area_ha"].to_numpy() * 1.5  # several size steps
+    many = cost_breakdown(np.arange(1, len(units) + 1), rewet, area, econ, credits)
+    for k in range(len(units)):
+        one = bundle_cost_breakdown(units.iloc[[k]], area[k], econ, credits[k])
+        assert one.keys() == many.keys()
+        for name in COST_CATEGORIES:
+            scaled = cost_breakdown(k + 1, rewet[k], area[k], econ, credits[k])[name]
+            np.testing.assert_array_equal(many[name][k], scaled)
+            if name != "per_unit":  # one unit here, k + 1 in `many`
+                np.testing.assert_array_equal(one[name], scaled)
 
 
 def test_irr_and_breakeven_are_consistent(tmp_path):

@@ -56,6 +56,35 @@ def test_overlap_area_is_measured_and_excluded_once(tmp_path):
     assert units.loc["U002", "area_excl_ha"] == pytest.approx(100.0, rel=1e-3)
 
 
+@pytest.mark.parametrize("min_ha", [0.0, 0.01, 1.0])
+def test_touching_units_measure_no_overlap_and_overlapping_ones_all_of_theirs(tmp_path, min_ha):
+    # Voronoi-like cells sharing edges, a T-junction (a corner on a neighbour's edge),
+    # an edge shared over part of its length, a corner-to-corner touch, and overlaps
+    cells = [square(0, 0, 1000), square(1000, 0, 1000), square(0, 1000, 500)]
+    cells += [square(500, 1000, 1500), square(1800, 2300, 300), square(1999.99, 0, 300)]
+    cells += [Polygon([(X0 + 3000, Y0), (X0 + 4000, Y0), (X0 + 3500, Y0 + 700)])]
+    cells += [Polygon([(X0 + 3500, Y0 + 700), (X0 + 4200, Y0 + 1400), (X0 + 3300, Y0 + 1400)])]
+    scenario = from_dict({"validation": {"min_overlap_ha": min_ha}})
+    report = load_units(_write(layer(cells), tmp_path), scenario)
+    assert report.ok, report.errors
+    geoms = report.units.geometry.values
+    pairs = {
+        (f"U{a:03d}", f"U{b:03d}"): area_ha
+        for a in range(len(cells))
+        for b in range(a + 1, len(cells))
+        if shapely.intersects(geoms[a], geoms[b])
+        and (area_ha := shapely.intersection(geoms[a], geoms[b], grid_size=0.01).area / 1e4)
+        >= min_ha
+    }
+    found = {(r.unit_a, r.unit_b): r.overlap_ha for r in report.overlaps.itertuples()}
+    assert found == {k: round(v, 4) for k, v in pairs.items()}
+    # with a positive minimum only the 4 ha overlap (a 1 cm x 300 m strip is 0.0003 ha)
+    if min_ha > 0:
+        assert list(found) == [("U003", "U004")] and found["U003", "U004"] == pytest.approx(
+            4, rel=1e-2
+        )
+
+
 def test_areas_are_computed_in_an_equal_area_crs_not_degrees(tmp_path):
     gdf = layer([square(0, 0, 1000)]).to_crs("EPSG:4326")
     report = load_units(_write(gdf, tmp_path))

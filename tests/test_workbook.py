@@ -18,6 +18,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import openpyxl
+import openpyxl.comments
+import openpyxl.styles
+import openpyxl.writer.excel
 import pandas as pd
 import pytest
 
@@ -25,6 +28,7 @@ import bundler
 from bundler.config.scenario import Scenario
 from bundler.errors import InputError
 from bundler.outputs.files import check_output_dir, output_files
+from bundler.outputs.interop import sheet_xml, workbook
 from bundler.outputs.interop.qgis_styles import DATE_VARIABLE
 from bundler.outputs.interop.workbook import (
     EPOCH_VARIABLE,
@@ -285,3 +289,89 @@ def test_a_malformed_fixed_time_is_an_error_naming_the_variable(tmp_path, variab
     with pytest.raises(InputError, match=variable):
         write_workbook(tmp_path / "t.xlsx", {"t": pd.DataFrame({"a": [1]})}, {variable: value})
     assert not list(tmp_path.iterdir())
+
+
+# ---- the faster worksheet writer writes what openpyxl writes ----
+
+
+def _members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_plain_cells_are_written_byte_for_byte_as_openpyxl_writes_them(tmp_path, monkeypatch):
+    monkeypatch.setenv(EPOCH_VARIABLE, FIXED_EPOCH)
+    texts = [
+        " lead",
+        "trail ",
+        "   ",
+        "a & b < c > d \"q\" 'a'",
+        "Kabupaten Musi Banyuasin ✓",
+        "=SUM(A1)",
+        "=",
+        "#N/A",
+        "bell\x07",
+        "line\nbreak",
+        "",
+        None,
+    ]
+    n = len(texts)
+    frame = pd.DataFrame(
+        {
+            "name": texts,
+            "npv_usd": [
+                1.5,
+                float("inf"),
+                float("-inf"),
+                float("nan"),
+                -0.0,
+                1e-300,
+                1e300,
+                0.1 + 0.2,
+                123456789.123456789,
+                -2.5,
+                7.0,
+                3.0,
+            ],
+            "n_units": np.arange(n, dtype=np.int64) - 3,
+            "share": np.linspace(0, 1, n).astype(np.float32),
+            "flag": [True, False] * (n // 2),
+            "households": pd.array([1, None] * (n // 2), dtype="Int64"),
+            "unit_ids": [["a", "b"], ("c",)] * (n // 2),
+            "when": pd.date_range("2025-01-01", periods=n),
+            "mixed": [1, 2.5, "x", None, np.float64(4.5), np.int32(7), True, 8, 9, 10, 11, 12],
+        }
+    )
+    fast, stock = tmp_path / "fast.xlsx", tmp_path / "stock.xlsx"
+    write_workbook(fast, {"t": frame, "empty": frame.iloc[:0], "none": pd.DataFrame()})
+    monkeypatch.setattr(workbook, "ExcelWriter", openpyxl.writer.excel.ExcelWriter)
+    write_workbook(stock, {"t": frame, "empty": frame.iloc[:0], "none": pd.DataFrame()})
+    assert _members(fast) == _members(stock)
+    assert fast.read_bytes() == stock.read_bytes()
+
+
+def test_cells_openpyxl_must_write_itself_keep_their_place_and_styles(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["text", 1, 2.5, True, None])
+    sheet["A2"] = "=SUM(B1:C1)"  # a formula
+    sheet["B2"] = datetime(2025, 1, 1)  # a date, with its own number format
+    sheet["C2"] = "#DIV/0!"  # an error code
+    sheet["D2"] = "linked"
+    sheet["D2"].hyperlink = "https://example.org"
+    sheet["E2"] = "noted"
+    sheet["E2"].comment = openpyxl.comments.Comment("a note", "me")
+    sheet["A3"].font = openpyxl.styles.Font(bold=True)  # a styled empty cell
+    sheet["B3"] = 4
+    sheet.row_dimensions[4].height = 30  # a row with row dimensions
+    sheet["A4"] = "tall"
+    sheet["B5"] = " spaced "
+    paths = {}
+    for name, writer in (
+        ("fast", sheet_xml.ExcelWriter),
+        ("stock", openpyxl.writer.excel.ExcelWriter),
+    ):
+        paths[name] = tmp_path / f"{name}.xlsx"
+        with zipfile.ZipFile(paths[name], "w", zipfile.ZIP_DEFLATED) as archive:
+            writer(book, archive).write_data()
+    assert _members(paths["fast"]) == _members(paths["stock"])

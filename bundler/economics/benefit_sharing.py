@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 
 from bundler.config.economics import EconomicsSection
 from bundler.config.sharing import BenefitSharingSection
-from bundler.economics.common import bundle_positions, unit_index
+from bundler.economics.common import attribute_table, bundle_positions, unit_index
 from bundler.economics.costmodel import discount_factors, linear_coefficients, unit_credits_by_year
 
 SHARING_COLUMNS = ["bundle_id", "party", "unit_id", "amount_usd", "share", "per_household_usd"]
@@ -72,14 +71,22 @@ def allocate_cents(total_cents: int, weights: Sequence[float]) -> np.ndarray:
         if total:
             raise ValueError("cannot allocate cents to no lines")
         return np.zeros(0, dtype=np.int64)
-    w = [Fraction(x) for x in raw]
-    wsum = sum(w)
-    if wsum == 0:
-        w, wsum = [Fraction(1)] * len(w), Fraction(len(w))
-    quotas = [total * x / wsum for x in w]
-    out = [q.numerator // q.denominator for q in quotas]
+    # a float is n / d exactly with d a power of two: over the largest d every weight is a
+    # whole number a_i, and q_i = total * a_i / sum(a) in integers (what Fractions would
+    # compute, at a fraction of the cost); the remainders share one denominator
+    ratios = [x.as_integer_ratio() for x in raw]
+    scale = max(d for _, d in ratios)
+    a = [n * (scale // d) for n, d in ratios]
+    asum = sum(a)
+    if asum == 0:
+        a, asum = [1] * len(a), len(a)
+    out, remainder = [], []
+    for ai in a:
+        whole, part = divmod(total * ai, asum)
+        out.append(whole)
+        remainder.append(part)
     left = total - sum(out)
-    order = sorted(range(len(w)), key=lambda i: (-(quotas[i] - out[i]), i))
+    order = sorted(range(len(a)), key=lambda i: (-remainder[i], i))
     for i in order[:left]:
         out[i] += 1
     return np.array(out, dtype=np.int64)
@@ -126,13 +133,20 @@ def split_revenue(
     return allocate_cents(round(100 * r), targets)
 
 
-def _unit_weights(sub: pd.DataFrame, econ: EconomicsSection, basis: str) -> np.ndarray:
+def _unit_weights(
+    table: pd.DataFrame, credits: np.ndarray, idx: list[int], econ: EconomicsSection, basis: str
+) -> np.ndarray:
+    """Contributions ``w_j`` of the units at rows ``idx`` of ``table``.
+
+    ``credits`` is :func:`unit_credits_by_year` of the whole ``table``: its rows at
+    ``idx`` are the bundle's own, so a bundle needs no selection of table rows.
+    """
     if basis == "credits":
-        return unit_credits_by_year(sub, econ) @ discount_factors(econ)
+        return credits[idx] @ discount_factors(econ)
     if basis == "area":
-        return sub["area_excl_ha"].to_numpy(float)
+        return table["area_excl_ha"].to_numpy(float)[idx]
     if basis == "investment":
-        return linear_coefficients(sub, econ).pv_cost
+        return linear_coefficients(table.iloc[idx], econ).pv_cost
     raise ValueError(f"unknown unit_basis {basis!r}")
 
 
@@ -185,19 +199,23 @@ def share_benefits(
     )
     out = []
     index = unit_index(units)
+    # attributes only, computed once: selecting each bundle's rows of a GeoDataFrame
+    # costs more than the whole split
+    table = attribute_table(units)
+    credits = unit_credits_by_year(table, econ) if section.unit_basis == "credits" else None
+    unit_ids = units["unit_id"].astype(str).to_numpy(dtype=object)
     for row in summary.to_dict("records"):
         bid = str(row["bundle_id"])
         idx = bundle_positions(units, bundles[bid], index)
-        sub = units.iloc[idx]
         cents = split_revenue(
             row["pv_revenue"],
             econ.pnbp_usd_per_credit * row["pv_credits"],
             section.local_government_share,
             investor_share(row, econ, section),
-            _unit_weights(sub, econ, section.unit_basis),
+            _unit_weights(table, credits, idx, econ, section.unit_basis),
         )
         total = int(cents.sum())
-        ids = sub["unit_id"].astype(str).tolist()
+        ids = unit_ids[idx].tolist()
         for k, c in enumerate(cents):
             is_unit = k >= len(PARTIES)
             amount = int(c) / 100

@@ -123,11 +123,21 @@ def unit_gross_by_year(units: pd.DataFrame, econ: EconomicsSection) -> dict[str,
     return out
 
 
-def _rewet_peat_ha(units: pd.DataFrame) -> np.ndarray:
-    """Peat area that gets rewetting works: the drained peat of units that rewet.
+def rewet_peat_ha(units: pd.DataFrame) -> np.ndarray:
+    """Peat area of each unit that gets rewetting works: the drained peat of units that rewet.
 
     Scoring gives it as ``rewet_ha``; tables without it (hand-made ones) fall back
     to all the peat of units with a peat potential.
+
+    Parameters
+    ----------
+    units : DataFrame
+        Scored units (``rewet_ha``, or ``peat_ha`` and ``potential_peat_tco2e_yr``).
+
+    Returns
+    -------
+    ndarray
+        Hectares, one per unit.
     """
     if "rewet_ha" in units:
         return units["rewet_ha"].to_numpy(float)
@@ -199,7 +209,7 @@ def linear_coefficients(units: pd.DataFrame, econ: EconomicsSection) -> LinearCo
     pv_credits = credits @ d
     pv_revenue = credits @ (price_path(econ) * d)
     area = units["area_ha"].to_numpy(float)
-    peat = _rewet_peat_ha(units)
+    peat = rewet_peat_ha(units)
     annuity = d.sum()
     liaison_annuity = d[t <= econ.liaison_years].sum()
     per_ha_yr = econ.transaction_usd_ha_yr + (
@@ -289,18 +299,60 @@ def bundle_cost_breakdown(
         :data:`COST_CATEGORIES` -> costs in years ``0..T`` (index 0 is year 0),
         in the order in which :func:`bundle_economics` adds them up.
     """
-    t = _years(econ)
     if credits_by_year is None:
         credits_by_year = unit_credits_by_year(units, econ).sum(axis=0)
-    peat = float(_rewet_peat_ha(units).sum())
-    n = len(units)
-    steps = np.floor(union_area_ha / econ.scale_step_ha)
+    return cost_breakdown(
+        len(units), float(rewet_peat_ha(units).sum()), union_area_ha, econ, credits_by_year
+    )
+
+
+def cost_breakdown(
+    n_units: int | np.ndarray,
+    rewet_ha: float | np.ndarray,
+    union_area_ha: float | np.ndarray,
+    econ: EconomicsSection,
+    credits_by_year: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """:func:`bundle_cost_breakdown` from a bundle's totals instead of its unit table.
+
+    Callers that evaluate many bundles sum the per-unit columns themselves
+    (:func:`rewet_peat_ha`, :func:`unit_credits_by_year`) instead of selecting the
+    unit rows of each bundle, which costs far more than the model itself. Given
+    arrays, it evaluates many bundles at once, each cost by the same arithmetic.
+
+    Parameters
+    ----------
+    n_units : int or ndarray
+        ``n``, the bundle's units (or one per bundle).
+    rewet_ha : float or ndarray
+        ``P``, the sum of :func:`rewet_peat_ha` over the bundle's units.
+    union_area_ha : float or ndarray
+        ``A``, the area of the union of their geometries.
+    econ : EconomicsSection
+    credits_by_year : ndarray
+        ``C_t`` for ``t = 1..T``, shape ``(T,)`` (or ``(m, T)``, one row per bundle).
+
+    Returns
+    -------
+    dict of str to ndarray
+        As :func:`bundle_cost_breakdown`; with ``m`` bundles each array has shape
+        ``(m, T + 1)``.
+    """
+    t = _years(econ)
+    # a trailing axis of 1 broadcasts each bundle's figures over its years
+    n = np.asarray(n_units, dtype=float)[..., None]
+    peat = np.asarray(rewet_ha, dtype=float)[..., None]
+    area = np.asarray(union_area_ha, dtype=float)[..., None]
+    credits_by_year = np.asarray(credits_by_year, dtype=float)
+    steps = np.floor(area / econ.scale_step_ha)
     monitoring = econ.monitoring_usd_yr * (1 + econ.monitoring_step_increase * steps)
     liaison = econ.liaison_usd_yr * (1 + econ.liaison_step_increase * steps)
     zero = np.zeros_like(t)
+    lead = np.broadcast_shapes(n.shape, peat.shape, area.shape, (*credits_by_year.shape[:-1], 1))
 
-    def with_year0(year0: float, yearly: np.ndarray) -> np.ndarray:
-        return np.concatenate([[float(year0)], np.broadcast_to(yearly, t.shape)])
+    def with_year0(year0, yearly: np.ndarray) -> np.ndarray:
+        first = np.broadcast_to(np.asarray(year0, dtype=float), lead)
+        return np.concatenate([first, np.broadcast_to(yearly, lead[:-1] + t.shape)], axis=-1)
 
     return {
         "fixed": with_year0(
@@ -315,7 +367,7 @@ def bundle_cost_breakdown(
         "per_unit": with_year0(
             n * econ.unit_onboarding_usd, zero + n * econ.unit_monitoring_usd_yr
         ),
-        "per_ha": with_year0(0.0, zero + econ.transaction_usd_ha_yr * union_area_ha),
+        "per_ha": with_year0(0.0, zero + econ.transaction_usd_ha_yr * area),
         "peat_works": with_year0(
             econ.peat_works_usd_ha * peat, zero + econ.peat_upkeep_usd_ha_yr * peat
         ),
@@ -352,19 +404,47 @@ def bundle_economics(
     -------
     BundleEconomics
     """
-    d = discount_factors(econ)
     credits = (
         unit_credits_by_year(units, econ).sum(axis=0)
         if credits_by_year is None
         else np.asarray(credits_by_year, float)
     )
     parts = bundle_cost_breakdown(units, union_area_ha, econ, credits)
+    return economics_of(parts, union_area_ha, len(units), credits, econ)
+
+
+def economics_of(
+    parts: dict[str, np.ndarray],
+    union_area_ha: float,
+    n_units: int,
+    credits_by_year: np.ndarray,
+    econ: EconomicsSection,
+) -> BundleEconomics:
+    """A bundle's :class:`BundleEconomics` from its :func:`cost_breakdown`.
+
+    Parameters
+    ----------
+    parts : dict of str to ndarray
+        :func:`cost_breakdown` (or :func:`bundle_cost_breakdown`) of the bundle.
+    union_area_ha : float
+    n_units : int
+    credits_by_year : ndarray
+        The credits ``parts`` were computed with (float, ``t = 1..T``).
+    econ : EconomicsSection
+
+    Returns
+    -------
+    BundleEconomics
+        As :func:`bundle_economics`.
+    """
+    d = discount_factors(econ)
+    credits = credits_by_year
     costs = parts[COST_CATEGORIES[0]].copy()
     for name in COST_CATEGORIES[1:]:
         costs = costs + parts[name]
     return BundleEconomics(
         area_ha=float(union_area_ha),
-        n_units=len(units),
+        n_units=n_units,
         credits_by_year=credits,
         costs_by_year=costs,
         pv_credits=float(credits @ d),

@@ -26,29 +26,32 @@ union area. Per bundle ``b`` over the crediting years ``t = 1..T``:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
+import shapely
 from scipy.optimize import brentq
 
 from bundler.config.economics import EconomicsSection
 from bundler.config.scoring import STREAMS
 from bundler.economics.benefit_sharing import share_benefits
-from bundler.economics.common import bundle_positions, unit_index
+from bundler.economics.common import attribute_table, bundle_positions, unit_index
 from bundler.economics.costmodel import (
     COST_CATEGORIES,
-    bundle_cost_breakdown,
-    bundle_economics,
+    cost_breakdown,
     discount_factors,
+    economics_of,
     price_path,
+    rewet_peat_ha,
     unit_credits_by_year,
     unit_gross_by_year,
 )
 from bundler.economics.schedule import schedule_bundles
-from bundler.geometry import union_area_ha
+from bundler.geometry import M2_PER_HA, union_area_ha
 
 if TYPE_CHECKING:
     from bundler.config.scenario import Scenario
@@ -162,7 +165,7 @@ def irr(cash_flows: Sequence[float]) -> float | None:
     def npv(r: float) -> float:
         return float(flows @ (1.0 + r) ** -t)
 
-    values = np.array([npv(r) for r in _IRR_GRID])
+    values = np.array([float(flows @ p) for p in _irr_powers(len(flows))])
     signs = np.sign(values)
     roots = [float(r) for r, s in zip(_IRR_GRID, signs, strict=True) if s == 0]
     for i in np.flatnonzero(signs[:-1] * signs[1:] < 0):
@@ -170,12 +173,29 @@ def irr(cash_flows: Sequence[float]) -> float | None:
     return roots[0] if len(roots) == 1 else None
 
 
+@functools.cache
+def _irr_powers(n: int) -> np.ndarray:
+    """``(1 + r)^-t`` for every ``r`` of the IRR grid (rows) and ``t = 0..n-1``.
+
+    The same powers :func:`irr`'s ``npv`` takes, computed once per length instead of
+    once per bundle and rate.
+    """
+    t = np.arange(n, dtype=float)
+    powers = np.array([(1.0 + r) ** -t for r in _IRR_GRID])
+    powers.setflags(write=False)
+    return powers
+
+
 def main_intervention(units: pd.DataFrame) -> str:
     """The intervention with the largest summed potential (``"none"`` without any).
 
     The same rule as the plan's bundle table, on the raw ``potential_*_tco2e_yr`` columns.
     """
-    sums = {k: float(units[f"potential_{k}_tco2e_yr"].sum()) for k in STREAMS}
+    return _largest({k: float(units[f"potential_{k}_tco2e_yr"].sum()) for k in STREAMS})
+
+
+def _largest(sums: Mapping[str, float]) -> str:
+    """The intervention of the largest sum, ``"none"`` when no sum is positive."""
     return max(sums, key=sums.get) if any(v > 0 for v in sums.values()) else "none"
 
 
@@ -207,21 +227,32 @@ def estimate_bundles(
     prices = price_path(econ)
     unit_price = price_path(dataclasses.replace(econ, carbon_price_usd=1.0))
     kept = (1 - econ.buffer, (1 - econ.buffer) * (1 - econ.leakage))
-    standalone: dict[int, float] = {}
-    rows, years = [], []
+    rows = []
     index = unit_index(units)
-    # the economics read attributes only: row selection without geometry is far cheaper
-    # (the standalone value of every unit is one selection each)
-    table = pd.DataFrame(units.drop(columns=units.geometry.name))
-    # credits are per unit, so one matrix serves every bundle and every standalone unit
+    # Every figure below is a sum over a bundle's units of a per-unit column, so the
+    # columns are computed once for the whole table and indexed per bundle: selecting
+    # each bundle's rows of the table (and each unit's, for the standalone values)
+    # costs far more than the cost model. Sums over the same values in the same order
+    # keep every figure what the row-by-row evaluation gave.
+    table = attribute_table(units)
     unit_credits = unit_credits_by_year(table, econ)
-    for bid, ids in bundles.items():
-        idx = bundle_positions(units, ids, index)
-        sub = table.iloc[idx]
-        area = union_area_ha(units.geometry.values[idx])
-        e = bundle_economics(sub, area, econ, unit_credits[idx].sum(axis=0))
-        parts = bundle_cost_breakdown(sub, area, econ, e.credits_by_year)
-        gross = {k: v.sum(axis=0) for k, v in unit_gross_by_year(sub, econ).items()}
+    unit_gross = unit_gross_by_year(table, econ)
+    rewet = rewet_peat_ha(table)
+    potentials = {k: table[f"potential_{k}_tco2e_yr"].to_numpy(float) for k in STREAMS}
+    geoms = units.geometry.values
+    positions = [
+        (bid, np.asarray(bundle_positions(units, ids, index), dtype=np.intp))
+        for bid, ids in bundles.items()
+    ]
+    members = np.unique(np.concatenate([idx for _, idx in positions])) if positions else []
+    standalone = _standalone_npv(geoms, members, rewet, unit_credits, econ)
+    columns: dict[str, list[np.ndarray]] = {c: [] for c in YEARLY_COLUMNS}
+    for bid, idx in positions:
+        area = union_area_ha(geoms[idx])
+        credits = np.asarray(unit_credits[idx].sum(axis=0), float)
+        parts = cost_breakdown(len(idx), float(rewet[idx].sum()), area, econ, credits)
+        e = economics_of(parts, area, len(idx), credits, econ)
+        gross = {k: v[idx].sum(axis=0) for k, v in unit_gross.items()}
         total_gross = sum(gross.values())
         deductions = {
             "buffer": total_gross * econ.buffer,
@@ -230,21 +261,13 @@ def estimate_bundles(
         }
         revenue = np.concatenate([[0.0], e.credits_by_year * prices])
         net = revenue - e.costs_by_year
-        for j in idx:
-            if j not in standalone:
-                standalone[j] = bundle_economics(
-                    table.iloc[[j]],
-                    union_area_ha(units.geometry.values[[j]]),
-                    econ,
-                    unit_credits[j],
-                ).npv
-        alone = float(sum(standalone[j] for j in idx))
+        alone = float(sum(standalone[j] for j in idx.tolist()))
         unit_revenue = float(e.credits_by_year @ (unit_price * d))
         row = {
             "bundle_id": str(bid),
             "n_units": e.n_units,
             "area_ha": e.area_ha,
-            "main_intervention": main_intervention(sub),
+            "main_intervention": _main_intervention(potentials, idx),
             **{f"gross_{k}_tco2e_yr": float(gross[k].mean()) for k in STREAMS},
             **{f"{k}_tco2e_yr": float(v.mean()) for k, v in deductions.items()},
             "credits_tco2e_yr": e.credits_tco2e_yr,
@@ -262,7 +285,7 @@ def estimate_bundles(
         rows.append(row)
         zero = np.zeros(1)
         year = {
-            "bundle_id": str(bid),
+            "bundle_id": np.full(len(d0), str(bid), dtype=object),
             "year": np.arange(len(d0)),
             **{f"gross_{k}_tco2e": np.concatenate([zero, gross[k]]) for k in STREAMS},
             "credits_tco2e": np.concatenate([zero, e.credits_by_year]),
@@ -273,13 +296,52 @@ def estimate_bundles(
             "discount_factor": d0,
             "discounted_net_usd": net * d0,
         }
-        years.append(pd.DataFrame(year, columns=YEARLY_COLUMNS))
+        for c in YEARLY_COLUMNS:
+            columns[c].append(year[c])
     summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     summary["irr"] = pd.Series(
         [r["irr"] for r in rows], index=summary.index, dtype=object
     )  # keep None, not NaN: "undefined", not "missing"
-    yearly = pd.concat(years, ignore_index=True) if years else pd.DataFrame(columns=YEARLY_COLUMNS)
+    yearly = (
+        pd.DataFrame({c: np.concatenate(v) for c, v in columns.items()}, columns=YEARLY_COLUMNS)
+        if rows
+        else pd.DataFrame(columns=YEARLY_COLUMNS)
+    )
     return Estimates(summary=summary, yearly=yearly)
+
+
+def _standalone_npv(
+    geoms, positions, rewet: np.ndarray, unit_credits: np.ndarray, econ: EconomicsSection
+) -> dict[int, float]:
+    """NPV of each unit at row ``positions`` as a project of its own, by row position.
+
+    :func:`bundler.economics.costmodel.bundle_economics` of the unit alone with the area
+    of its own union, for all the units at once.
+    """
+    positions = np.asarray(positions, dtype=np.intp)
+    # one vectorised unary union per unit: the area of a unit's union, not of its
+    # polygon, is what a one-unit bundle is charged for (they differ for multipolygons)
+    cells = np.asarray(geoms[positions], dtype=object).reshape(-1, 1)
+    areas = shapely.area(shapely.union_all(cells, axis=1)) / M2_PER_HA
+    credits = unit_credits[positions]
+    parts = cost_breakdown(np.ones(len(positions)), rewet[positions], areas, econ, credits)
+    costs = parts[COST_CATEGORIES[0]].copy()
+    for name in COST_CATEGORIES[1:]:
+        costs = costs + parts[name]
+    d = discount_factors(econ)
+    revenue_factor = price_path(econ) * d
+    # present values one unit at a time, as bundle_economics takes them: a matrix
+    # product may add up in another order than the vector dot product does
+    return {
+        j: float(c @ revenue_factor) - float(k[0] + k[1:] @ d)
+        for j, c, k in zip(positions.tolist(), credits, costs, strict=True)
+    }
+
+
+def _main_intervention(potentials: Mapping[str, np.ndarray], idx: np.ndarray) -> str:
+    """:func:`main_intervention` of the units at ``idx`` from the potential columns."""
+    # nansum: a missing potential counts as 0, as pandas' column sums count it
+    return _largest({k: float(np.nansum(v[idx])) for k, v in potentials.items()})
 
 
 def estimate_plan(units: pd.DataFrame, plan: Plan, scenario: Scenario) -> PlanEconomics:

@@ -72,10 +72,12 @@ def _weighted(values: np.ndarray, weights: np.ndarray) -> float:
     return float(values[ok] @ w / w.sum())
 
 
-def _texts(sub: pd.DataFrame, *names: str) -> list[str]:
+def _texts(columns: Mapping[str, list], idx: Sequence[int], *names: str) -> list[str]:
+    """The distinct texts of the first of ``names`` that has any at rows ``idx``."""
     for name in names:
-        if name in sub:
-            vals = [str(v).strip() for v in sub[name] if pd.notna(v)]
+        if name in columns:
+            values = columns[name]
+            vals = [str(v).strip() for v in (values[i] for i in idx) if pd.notna(v)]
             vals = [v for v in vals if v and v.lower() not in ("nan", "none")]
             if vals:
                 return sorted(set(vals))
@@ -94,20 +96,33 @@ def bundle_attributes(units: pd.DataFrame, bundles: Mapping[str, Sequence[str]])
     """
     rows = []
     index = unit_index(units)
+    # the columns once, then each bundle's rows of them: selecting a bundle's rows of
+    # the (Geo)DataFrame costs far more than these few sums
+    area_ha = units["area_ha"].to_numpy(float)
+    numbers = {
+        col: pd.to_numeric(units[col], errors="coerce").to_numpy(float)
+        for col in ("readiness", "forest_cover")
+        if col in units
+    }
+    texts = {
+        col: units[col].tolist()
+        for col in ("province", "province_code", "district", "district_code")
+        if col in units
+    }
     for bid, ids in bundles.items():
-        sub = units.iloc[bundle_positions(units, ids, index)]
-        area = sub["area_ha"].to_numpy(float)
+        idx = bundle_positions(units, ids, index)
+        area = area_ha[idx]
 
-        def mean(col: str, sub=sub, area=area) -> float:
-            if col not in sub:
+        def mean(col: str, idx=idx, area=area) -> float:
+            if col not in numbers:
                 return math.nan
-            return _weighted(pd.to_numeric(sub[col], errors="coerce").to_numpy(float), area)
+            return _weighted(numbers[col][idx], area)
 
         rows.append(
             {
                 "bundle_id": str(bid),
-                "province": "; ".join(_texts(sub, "province", "province_code")),
-                "districts": "; ".join(_texts(sub, "district", "district_code")),
+                "province": "; ".join(_texts(texts, idx, "province", "province_code")),
+                "districts": "; ".join(_texts(texts, idx, "district", "district_code")),
                 "readiness": mean("readiness"),
                 "forest_cover": mean("forest_cover"),
             }

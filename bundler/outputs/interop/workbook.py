@@ -30,16 +30,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-from openpyxl.writer.excel import ExcelWriter
 
 from bundler.errors import InputError
 from bundler.input.unit_ids import SOURCE_KEYS
 from bundler.outputs.files import atomic_write_file
 from bundler.outputs.interop.qgis_styles import DATE_VARIABLE
+from bundler.outputs.interop.sheet_xml import ExcelWriter
 
 SHEETS = ("bundles", "priority", "estimates", "benefit sharing", "units")
 # columns of the bundles table that hold one value per unit, ';'-joined in the CSV
@@ -336,21 +336,49 @@ def _fill(sheet: Worksheet, frame: pd.DataFrame) -> None:
     integer = [pd.api.types.is_integer_dtype(frame[c]) for c in frame.columns]
     formats = [number_format(c, i) for c, i in zip(columns, integer, strict=True)]
     widths = [len(t) for t in titles]
-    for r, row in enumerate(frame.itertuples(index=False, name=None), start=2):
+    # a column's numeric cells all get the style of its first one, which registers the
+    # number format with the workbook when it first appears, in row order as before
+    styles: list = [None] * len(columns)
+    values = [_column_values(frame.iloc[:, k]) for k in range(len(columns))]
+    for r, row in enumerate(zip(*values, strict=True), start=2):
+        cells = []
         for k, value in enumerate(row):
-            cell = sheet.cell(row=r, column=k + 1, value=_cell_value(value))
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"  # text, never a formula, whatever a name holds
-            elif isinstance(cell.value, numbers.Number) and not isinstance(cell.value, bool):
+            numeric = type(value) is float or type(value) is int
+            cell = Cell(sheet, value=value, style_array=styles[k] if numeric else None)
+            if numeric and styles[k] is None:
                 cell.number_format = formats[k]
+                styles[k] = cell._style
+            elif type(value) is str and value.startswith("="):
+                cell.data_type = "s"  # text, never a formula, whatever a name holds
+            cells.append(cell)
             if r - 2 < _WIDTH_SAMPLE:
                 widths[k] = max(widths[k], _shown_length(cell.value))
+        sheet.append(cells)
     for k, width in enumerate(widths, start=1):
         letter = get_column_letter(k)
         sheet.column_dimensions[letter].width = min(max(width + 2, _MIN_WIDTH), _MAX_WIDTH)
     sheet.freeze_panes = "A2"
     if columns:
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(len(frame), 1) + 1}"
+
+
+def _column_values(column: pd.Series) -> list:
+    """:func:`_cell_value` of every value of a column, by whole arrays where the dtype allows.
+
+    NumPy columns convert to Python numbers at once (NaN empty, infinities as text);
+    any other column goes value by value, as it iterates.
+    """
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else ""
+    if kind and kind in "iub":
+        return column.to_numpy().tolist()
+    if kind == "f":
+        values = column.to_numpy()
+        out = values.tolist()
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+            v = out[i]
+            out[i] = None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+        return out
+    return [_cell_value(v) for v in column]
 
 
 def _unique_headers(columns: list[str]) -> list[str]:
