@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -24,6 +25,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bundler.cli.commands import app
@@ -152,6 +156,23 @@ def test_numbers_are_written_for_the_locale():
     assert (en.percent(0.052987), id_.percent(0.052987)) == ("5.30%", "5,30%")
     assert (en.exact(130000.0), id_.exact(130000.0)) == ("130000.0", "130000,0")
     assert id_.decimal(-1234.5, 1) == "-1.234,5"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.one_of(st.floats(-1e15, 1e15, allow_nan=False), st.integers(-(10**12), 10**12)),
+    digits=st.integers(0, 4),
+    group=st.booleans(),
+    lang=st.sampled_from(sorted(LANGUAGES)),
+)
+def test_decimals_are_babels_text_of_the_rounded_value(value, digits, group, lang):
+    # Translator.decimal writes Python's rounding and grouping in the locale's symbols; the
+    # text must be what Babel's format_decimal makes of the same rounded value
+    tr = translator(lang)
+    pattern = ("#,##0" if group else "0") + ("." + "0" * digits if digits else "")
+    shown = value if isinstance(value, int) else float(value)
+    expected = format_decimal(Decimal(f"{shown:.{digits}f}"), format=pattern, locale=tr.locale)
+    assert tr.decimal(value, digits, group) == expected
 
 
 # ---------------------------------------------------------------- texts with figures

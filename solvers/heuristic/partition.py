@@ -28,7 +28,7 @@ from solvers.problem import BundlingProblem
 _PHASES = (("descent",), ("tabu",))
 # stagnation rule: an improvement phase ends after this many seconds without a new
 # region, so that the time limit is a ceiling rather than the time every run takes
-STAGNATION_S = 2.0
+STAGNATION_S = 1.0
 
 
 def shape_problems(p: BundlingProblem) -> list[str]:
