@@ -4,7 +4,8 @@
 :class:`~solvers.problem.BundlingProblem` of any size and proves a bound on it;
 :mod:`solvers.colgen.root_bounds` bounds the best bundle of each root at given unit
 prices (exactly with :mod:`solvers.colgen.single_root`), and
-:mod:`solvers.colgen.master` holds the pool of bundles and the master problem.
+:mod:`solvers.colgen.master` holds the pool of bundles and the master problem;
+:mod:`solvers.colgen.neighbourhood` improves plans by re-solving regions of them.
 """
 
 from solvers.colgen.driver import solve_colgen

@@ -1,0 +1,287 @@
+"""Large-neighbourhood search: better plans by re-solving small regions of the incumbent exactly.
+
+Column generation and the rooted MIP prove bounds on hard groups, but their plans may
+stay short of the optimum (counties-159 seed 1: plan 177.0 M against a set-packing LP
+bound of 181.1 M; the integer master over 2,140 columns found no better plan). One
+step of :func:`improve_plan`:
+
+1. a *neighbourhood*: from a random start unit, a breadth-first walk takes free units
+   one by one and the incumbent's bundles whole (at most :data:`MAX_BUNDLES` of them;
+   some walks from a free unit take free units only), up to a size that grows after
+   quickly proven steps and shrinks after timed-out ones;
+2. everything outside stays as it is: its bundles are kept and its units removed from
+   the sub-problem (:func:`restrict`);
+3. the compact rooted MIP (:func:`solvers.mip.rooted.solve_rooted`) re-optimises the
+   sub-problem, warm-started with the incumbent's bundles inside it, so its answer is
+   never worse than what it replaces;
+4. a better answer is checked bundle by bundle against the full problem and becomes
+   the incumbent. A neighbourhood proven optimal is not solved again while its
+   bundles stay; many such draws in a row end the search (a small group is done).
+
+A bundle of the sub-problem is a bundle of the full problem (its edges and candidate
+sets are subsets of the full ones), and the kept bundles cover every locked-in unit
+outside, so each accepted plan is feasible. Only the plan gains: no bound comes from
+these solves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from solvers.backend import MipBackend
+from solvers.base import SolveParams, Termination
+from solvers.mip.rooted import solve_rooted
+from solvers.problem import BundlingProblem
+
+# incumbent bundles a neighbourhood may take whole: a few adjacent bundles can trade
+# units, more make the sub-problem as hard as the whole group
+MAX_BUNDLES = 3
+# first neighbourhood size (units), and its limits; the size grows after quick proven
+# steps and shrinks after timed-out ones
+START_UNITS = 40
+MIN_UNITS = 12
+MAX_UNITS = 160
+# a neighbourhood is at most this share of the group (else it is the whole problem again)
+MAX_SHARE = 0.7
+# seconds at most for one step
+STEP_S = 6.0
+# a step proven this fast (share of its time) lets the next neighbourhood grow
+QUICK = 0.3
+GROW, SHRINK = 1.25, 0.8
+# share of the neighbourhoods from a free unit that hold free units only
+FREE_ONLY = 0.5
+# draws in a row of neighbourhoods already proven: the small group is done
+MAX_MISSES = 30
+
+
+@dataclass
+class LnsStats:
+    """What one :func:`improve_plan` run did.
+
+    Attributes
+    ----------
+    steps : int
+        Sub-problems solved.
+    improved : int
+        Steps whose answer became the incumbent.
+    size : int
+        Neighbourhood size (units) at the end.
+    """
+
+    steps: int = 0
+    improved: int = 0
+    size: int = START_UNITS
+
+
+def restrict(problem: BundlingProblem, units: Sequence[int]) -> tuple[BundlingProblem, np.ndarray]:
+    """The problem on a subset of its units, renumbered, and the old index of each unit kept.
+
+    Parameters
+    ----------
+    problem : BundlingProblem
+    units : sequence of int
+        The units to keep (any order; duplicates ignored).
+
+    Returns
+    -------
+    problem : BundlingProblem
+        Units ``0..k-1`` in their old order; only edges and candidates between kept
+        units, and no root outside them. Every feasible bundle of it, mapped back, is a
+        feasible bundle of ``problem`` (same areas, values and limits, a subgraph).
+    kept : ndarray of int
+        ``kept[new] = old``.
+    """
+    kept = np.unique(np.asarray(units, dtype=int))
+    new_of = np.full(problem.n, -1, dtype=int)
+    new_of[kept] = np.arange(len(kept))
+    edges = np.asarray(problem.edges, dtype=int).reshape(-1, 2)
+    edges = new_of[edges[(new_of[edges] >= 0).all(axis=1)]].reshape(-1, 2)
+    candidates = None
+    if problem.candidates is not None:
+        candidates = []
+        for r in kept:
+            c = new_of[np.asarray(problem.candidates[r], dtype=int)]
+            candidates.append(c[c >= 0])
+        candidates = tuple(candidates)
+    sub = replace(
+        problem,
+        unit_ids=tuple(problem.unit_ids[i] for i in kept),
+        edges=edges,
+        area_ha=problem.area_ha[kept],
+        area_min_ha=problem.area_min_ha[kept],
+        value=problem.value[kept],
+        slack=problem.slack[kept],
+        min_area_ha=problem.min_area_ha[kept],
+        candidates=candidates,
+        must_cover=problem.must_cover[kept],
+    )
+    return sub, kept
+
+
+def neighbourhood(
+    nbrs: list[list[int]],
+    owner: np.ndarray,
+    plan: Sequence[Sequence[int]],
+    start: int,
+    size: int,
+    rng: np.random.Generator,
+    whole_bundles: bool = True,
+) -> list[int]:
+    """Units near ``start``: free units and whole bundles of ``plan``, about ``size`` of them.
+
+    Parameters
+    ----------
+    nbrs : list of list of int
+        Adjacency lists.
+    owner : ndarray of int
+        Index in ``plan`` of each unit's bundle, -1 for a free unit.
+    plan : sequence of bundles
+    start : int
+    size : int
+        Target number of units; a bundle is only taken whole, and only while it fits
+        (the start's own bundle always is).
+    rng : numpy.random.Generator
+        Breaks ties between units at the same distance.
+    whole_bundles : bool
+        Whether bundles met on the way join (else they are walls, and a neighbourhood
+        from a free unit holds free units only: room for a new bundle).
+
+    Returns
+    -------
+    list of int
+        The neighbourhood's units.
+    """
+    taken: set[int] = set()
+    bundles: set[int] = set()
+    todo: deque[int] = deque()
+
+    def take(u: int) -> None:
+        b = int(owner[u])
+        members = [u] if b < 0 else list(plan[b])
+        if b >= 0:
+            bundles.add(b)
+        taken.update(members)
+        todo.extend(members)
+
+    take(start)
+    while todo and len(taken) < size:
+        u = todo.popleft()
+        around = [w for w in nbrs[u] if w not in taken]
+        rng.shuffle(around)
+        for w in around:
+            if w in taken or len(taken) >= size:
+                continue
+            b = int(owner[w])
+            if b >= 0 and (
+                not whole_bundles or len(bundles) >= MAX_BUNDLES or len(taken) + len(plan[b]) > size
+            ):
+                continue
+            take(w)
+    return sorted(taken)
+
+
+def improve_plan(
+    problem: BundlingProblem,
+    backend: MipBackend,
+    params: SolveParams,
+    plan: Sequence[Sequence[int]],
+    until: float,
+    rng: np.random.Generator,
+    nbrs: list[list[int]],
+    on_improve=None,
+    stats: LnsStats | None = None,
+) -> list[tuple[int, ...]]:
+    """Improve a feasible plan by re-solving neighbourhoods exactly until ``until``.
+
+    Parameters
+    ----------
+    problem : BundlingProblem
+    backend : MipBackend
+        Solves each sub-problem's rooted MIP.
+    params : SolveParams
+        ``threads`` and ``rel_gap`` of each step (its time comes from ``until``).
+    plan : sequence of bundles
+        A feasible plan (every locked-in unit covered).
+    until : float
+        ``time.perf_counter()`` deadline (a ceiling).
+    rng : numpy.random.Generator
+        Chooses the start units, uniformly (seeded by the caller).
+    nbrs : list of list of int
+        Adjacency lists of ``problem``.
+    on_improve : callable, optional
+        ``on_improve(plan)`` with each new incumbent (e.g. to add its bundles to a
+        column pool); a true answer stops the search (e.g. the gap is closed).
+    stats : LnsStats, optional
+        Filled in as the run goes.
+
+    Returns
+    -------
+    list of tuple of int
+        The best plan found (``plan`` itself when nothing better was).
+    """
+    p = problem
+    stats = stats if stats is not None else LnsStats()
+    best = [tuple(sorted(map(int, b))) for b in plan]
+    graph = p.graph()
+    size = min(stats.size, max(MIN_UNITS, int(MAX_SHARE * p.n)))
+    # neighbourhoods proven optimal for the incumbent's bundles in them: solving one
+    # again cannot help
+    proven_keys: set[tuple] = set()
+    misses = 0
+    while time.perf_counter() < until - 0.1 and misses < MAX_MISSES:
+        owner = np.full(p.n, -1, dtype=int)
+        for k, b in enumerate(best):
+            owner[list(b)] = k
+        start = int(rng.integers(p.n))
+        # some neighbourhoods from a free unit hold free units only: room for a new
+        # bundle where a neighbourhood would otherwise fill up with one big bundle
+        # (they cost little: with no paying bundle inside, the LP proves 0 at once)
+        free_only = owner[start] < 0 and rng.random() < FREE_ONLY
+        units = neighbourhood(nbrs, owner, best, start, size, rng, not free_only)
+        inside = {int(owner[u]) for u in units if owner[u] >= 0}
+        key = (tuple(units), tuple(sorted(best[b] for b in inside)))
+        if key in proven_keys:
+            misses += 1
+            continue
+        misses = 0
+        sub, kept = restrict(p, units)
+        new_of = {int(old): k for k, old in enumerate(kept)}
+        warm = [[new_of[j] for j in best[b]] for b in inside]
+        old_value = sum(p.bundle_objective(best[b]) for b in inside)
+        limit = min(STEP_S, until - time.perf_counter())
+        if limit <= 0.1:
+            break
+        t0 = time.perf_counter()
+        res = solve_rooted(
+            sub, backend, replace(params, time_limit=limit), warm_start=warm or None, max_rounds=50
+        )
+        took = time.perf_counter() - t0
+        stats.steps += 1
+        proven = res.termination == Termination.OPTIMAL
+        if proven:
+            proven_keys.add(key)
+        if proven and took < QUICK * limit:
+            size = min(int(size * GROW) + 1, MAX_UNITS, max(MIN_UNITS, int(MAX_SHARE * p.n)))
+        elif not proven:
+            size = max(int(size * SHRINK), MIN_UNITS)
+        stats.size = size
+        tol = 1e-9 * max(1.0, abs(old_value))
+        if res.objective is None or res.objective <= old_value + tol:
+            continue
+        new = [tuple(sorted(int(kept[j]) for j in b)) for b in res.bundles]
+        if any(p.bundle_violations(b, graph) for b in new):
+            continue  # cannot happen for a sub-problem's bundle; never offer a wrong plan
+        plan_new = [b for k, b in enumerate(best) if k not in inside] + new
+        covered = {j for b in plan_new for j in b}
+        if not set(np.flatnonzero(p.must_cover).tolist()) <= covered:
+            continue
+        best = plan_new
+        stats.improved += 1
+        if on_improve is not None and on_improve(best):
+            break
+    return best

@@ -1,0 +1,109 @@
+"""Large-neighbourhood search on plans: a known answer, and feasibility by brute force."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from solvers.base import SolveParams
+from solvers.colgen.neighbourhood import LnsStats, improve_plan, restrict
+from solvers.heuristic.common import neighbours
+from solvers.registry import get_backend
+from tests.bundling_cases import path, problem
+from tests.test_rooted_mip import best_plan, feasible_bundles, random_problem
+
+
+def _value(p, plan) -> float:
+    return float(sum(p.bundle_objective(b) for b in plan))
+
+
+def _search(p, plan, seconds, seed=0, size=5):
+    stats = LnsStats(size=size)
+    out = improve_plan(
+        p,
+        get_backend("highs"),
+        SolveParams(time_limit=seconds, seed=seed),
+        plan,
+        time.perf_counter() + seconds,
+        np.random.default_rng(seed),
+        neighbours(p.n, p.edges),
+        stats=stats,
+    )
+    return out, stats
+
+
+def _greedy(p, bundles) -> list[tuple[int, ...]]:
+    """Paying bundles taken best first, each disjoint from the ones before."""
+    plan: list[tuple[int, ...]] = []
+    used: set[int] = set()
+    for b in sorted(bundles, key=p.bundle_objective, reverse=True):
+        if p.bundle_objective(b) > 0 and not used & set(b):
+            plan.append(b)
+            used.update(b)
+    return plan
+
+
+def test_search_finds_the_optimum_a_greedy_plan_misses():
+    # a path of eight 100 ha units worth 1, 10, 10, 1, 1, 10, 10, 1; a bundle needs
+    # 200 ha and holds at most two units (so it is a pair of neighbours) and costs 1.
+    # Best bundle first takes the rich middles {1, 2} and {5, 6} (19 each), then
+    # {3, 4} (1 + 1 - 1 = 1): 39, and the end units 0 and 7 are left alone. The
+    # optimum pairs every rich unit with a poor one: {0, 1}, {2, 3}, {4, 5}, {6, 7},
+    # 4 * (11 - 1) = 40 (eight units make at most four bundles, each at most 10 but
+    # {1, 2} and {5, 6}, which leave two units unpaired).
+    p = problem(path(8), [100] * 8, [1, 10, 10, 1, 1, 10, 10, 1], fixed=1, max_units=2)
+    greedy = _greedy(p, feasible_bundles(p))
+    assert sorted(greedy) == [(1, 2), (3, 4), (5, 6)] and _value(p, greedy) == 39
+    assert best_plan(p, feasible_bundles(p)) == 40
+    plan, stats = _search(p, greedy, 5.0, size=4)
+    assert sorted(plan) == [(0, 1), (2, 3), (4, 5), (6, 7)]
+    assert stats.improved >= 1
+
+
+def test_search_starts_from_an_empty_plan():
+    # no bundle yet (every walk meets free units only): the search still builds a plan,
+    # here the optimum of the instance above, four pairs worth 10 each
+    p = problem(path(8), [100] * 8, [1, 10, 10, 1, 1, 10, 10, 1], fixed=1, max_units=2)
+    plan, _ = _search(p, [], 3.0, size=4)
+    assert _value(p, plan) == 40
+
+
+def test_restricted_problem_keeps_only_the_chosen_units():
+    p = problem(path(5), [100] * 5, [5] * 5, fixed=1, min_area=200)
+    sub, kept = restrict(p, [4, 1, 2, 1])
+    assert kept.tolist() == [1, 2, 4]
+    assert sub.n == 3 and sub.edges.tolist() == [[0, 1]]
+    assert sub.value.tolist() == [5.0, 5.0, 5.0]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    rows=st.integers(2, 3),
+    cols=st.integers(3, 4),
+    lock=st.booleans(),
+)
+def test_plans_stay_feasible_and_never_beat_the_enumerated_optimum(seed, rows, cols, lock):
+    p = random_problem(seed, rows, cols)
+    bundles = feasible_bundles(p)
+    optimum = best_plan(p, bundles)
+    start = _greedy(p, bundles)
+    used = {j for b in start for j in b}
+    if lock and start:
+        # the start plan's units become locked in: every later plan must cover them
+        must = np.zeros(p.n, bool)
+        must[sorted(used)] = True
+        p = type(p)(**{**p.__dict__, "must_cover": must})
+    plan, _ = _search(p, start, 1.0, seed=seed, size=4)
+    g = p.graph()
+    covered = [j for b in plan for j in b]
+    assert len(covered) == len(set(covered)), "bundles overlap"
+    assert all(not p.bundle_violations(b, g) for b in plan)
+    assert set(np.flatnonzero(p.must_cover).tolist()) <= set(covered)
+    value = _value(p, plan)
+    assert value >= _value(p, start) - 1e-9
+    # locking units in only removes plans, so the free optimum bounds both cases
+    assert value <= optimum + 1e-6
