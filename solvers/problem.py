@@ -23,7 +23,7 @@ maximized. Bundles are disjoint. Units with ``must_cover`` set must be in a bund
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import networkx as nx
 import numpy as np
@@ -179,3 +179,48 @@ class BundlingResult:
 def canonical_bundles(bundles) -> tuple[tuple[int, ...], ...]:
     """Bundles as sorted tuples of sorted unit indices: one form for comparing plans."""
     return tuple(sorted(tuple(sorted(int(j) for j in b)) for b in bundles))
+
+
+def restrict(problem: BundlingProblem, units: Sequence[int]) -> tuple[BundlingProblem, np.ndarray]:
+    """The problem on a subset of its units, renumbered, and the old index of each unit kept.
+
+    Parameters
+    ----------
+    problem : BundlingProblem
+    units : sequence of int
+        The units to keep (any order; duplicates ignored).
+
+    Returns
+    -------
+    problem : BundlingProblem
+        Units ``0..k-1`` in their old order; only edges and candidates between kept
+        units, and no root outside them. Every feasible bundle of it, mapped back, is a
+        feasible bundle of ``problem`` (same areas, values and limits, a subgraph).
+    kept : ndarray of int
+        ``kept[new] = old``.
+    """
+    kept = np.unique(np.asarray(units, dtype=int))
+    new_of = np.full(problem.n, -1, dtype=int)
+    new_of[kept] = np.arange(len(kept))
+    edges = np.asarray(problem.edges, dtype=int).reshape(-1, 2)
+    edges = new_of[edges[(new_of[edges] >= 0).all(axis=1)]].reshape(-1, 2)
+    candidates = None
+    if problem.candidates is not None:
+        candidates = []
+        for r in kept:
+            c = new_of[np.asarray(problem.candidates[r], dtype=int)]
+            candidates.append(c[c >= 0])
+        candidates = tuple(candidates)
+    sub = replace(
+        problem,
+        unit_ids=tuple(problem.unit_ids[i] for i in kept),
+        edges=edges,
+        area_ha=problem.area_ha[kept],
+        area_min_ha=problem.area_min_ha[kept],
+        value=problem.value[kept],
+        slack=problem.slack[kept],
+        min_area_ha=problem.min_area_ha[kept],
+        candidates=candidates,
+        must_cover=problem.must_cover[kept],
+    )
+    return sub, kept

@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from solvers.base import SolveParams
-from solvers.colgen.neighbourhood import LnsStats, improve_plan, restrict
+from solvers.colgen.neighbourhood import LnsStats, improve_plan
 from solvers.heuristic.common import neighbours
+from solvers.problem import restrict
 from solvers.registry import get_backend
 from tests.bundling_cases import path, problem
 from tests.test_rooted_mip import best_plan, feasible_bundles, random_problem

@@ -34,7 +34,7 @@ import numpy as np
 
 from solvers.api import solve_bundling
 from solvers.base import SolveParams, Termination
-from solvers.problem import BundlingProblem
+from solvers.problem import BundlingProblem, restrict
 
 # a re-solve gets at least this many seconds (the widest intervals first); when less is
 # left, the units not reached keep their intervals so far
@@ -106,32 +106,7 @@ def without_unit(problem: BundlingProblem, unit: int) -> tuple[BundlingProblem, 
     n = problem.n
     if not 0 <= unit < n:
         raise ValueError(f"unit {unit} is not in a problem of {n} units")
-    keep = np.ones(n, dtype=bool)
-    keep[unit] = False
-    kept = np.flatnonzero(keep)
-    new_of = np.cumsum(keep) - 1
-    edges = np.asarray(problem.edges, dtype=int).reshape(-1, 2)
-    edges = new_of[edges[(edges != unit).all(axis=1)]].reshape(-1, 2)
-    candidates = None
-    if problem.candidates is not None:
-        candidates = tuple(
-            new_of[np.asarray(c, dtype=int)[np.asarray(c, dtype=int) != unit]]
-            for r, c in enumerate(problem.candidates)
-            if r != unit
-        )
-    sub = replace(
-        problem,
-        unit_ids=tuple(problem.unit_ids[i] for i in kept),
-        edges=edges,
-        area_ha=problem.area_ha[kept],
-        area_min_ha=problem.area_min_ha[kept],
-        value=problem.value[kept],
-        slack=problem.slack[kept],
-        min_area_ha=problem.min_area_ha[kept],
-        candidates=candidates,
-        must_cover=problem.must_cover[kept],
-    )
-    return sub, kept
+    return restrict(problem, [j for j in range(n) if j != unit])
 
 
 def replacement_importance(
