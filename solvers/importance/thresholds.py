@@ -16,23 +16,29 @@ price over the feasible bundles that hold it; :func:`price_thresholds` brackets 
   prices, and from each unit as a root: each feasible bundle's price is an upper end for
   every unit in it, and the bundle is kept as the witness.
 * **Lower end, proven.** A relaxation: a bundle rooted at ``r`` that holds ``u`` is a
-  subset of ``r``'s candidates that holds ``u`` and reaches ``r``'s minimum area.
-  Dropping connectivity and the upper limits (area, units), the most such a set can
-  collect of a margin ``m`` (``-slack(p)`` for the cost test, ``value(p)`` for the
-  objective) is at most
+  connected subset of ``r``'s candidates that holds ``r`` and ``u`` and reaches ``r``'s
+  minimum area. Dropping the upper limits (area, units), the most such a set can collect
+  of a margin ``m`` (``-slack(p)`` for the cost test, ``value(p)`` for the objective) is
+  at most
 
   .. math::
 
-      \sum_{j:\,m_j > 0} m_j + \min(m_u, 0) - F_r\bigl(A_r - a^{+} - [m_u \le 0]\,a_u\bigr),
+      \sum_{j:\,m_j > 0} m_j + \min(m_u, 0) + \min(m_r, 0)
+      - \max\Bigl(F_r\bigl(A_r - a^{+} - [m_u \le 0]\,a_u - [m_r \le 0]\,a_r\bigr),\;
+      P(r, u)\Bigr),
 
-  where :math:`a^{+}` is the area of the candidates with a positive margin and
-  :math:`F_r(x)` the least margin given up to add :math:`x` ha more from the others
-  (a fractional knapsack: cheapest margin per hectare first; :math:`F_r(x) = \infty` when
-  they hold less). ``u`` may be counted twice there, which only raises the bound. When
-  this bound is below the test's need for every root, no bundle with ``u`` passes at
-  :math:`p`, nor at any lower price (margins rise with the price). The prices are
-  searched by bisection, so the lower end is the highest price at which the relaxation
-  rules the unit out, to a resolution of :data:`RESOLUTION`.
+  (the root's terms only when ``r`` is not ``u``) where :math:`a^{+}` is the area of the
+  candidates with a positive margin, :math:`F_r(x)` the least margin given up to add
+  :math:`x` ha more from the others (a fractional knapsack: cheapest margin per hectare
+  first; :math:`F_r(x) = \infty` when they hold less), and :math:`P(r, u)` the least
+  margin given up by the units strictly between ``r`` and ``u`` on a path of the group's
+  graph (a shortest path; the bundle's other non-positive units must both fill the area
+  and connect ``u`` to ``r``, so they give up at least the larger of the two). Units
+  may be counted twice in :math:`F_r`, and paths may leave the candidates, which only
+  raises the bound. When this bound is below the test's need for every root, no bundle
+  with ``u`` passes at :math:`p`, nor at any lower price (margins rise with the price).
+  The prices are searched by bisection, so the lower end is the highest price at which
+  the relaxation rules the unit out, to a resolution of :data:`RESOLUTION`.
 
 The search range is :math:`[0, p_{max}]`: a unit whose relaxation rules it out at
 :math:`p_{max}` can never join within the range, and says so.
@@ -45,6 +51,8 @@ import time
 from dataclasses import dataclass, replace
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
 
 from solvers.heuristic.common import neighbours
 from solvers.heuristic.selection import grow_bundles
@@ -62,6 +70,9 @@ CHUNK = 2_000_000
 LOWER_SHARE = 0.4
 # a unit's witness search tries prices from its lower end up in these steps
 WITNESS_STEP = 1.25
+# added to every edge of the path search (a zero-weight edge would vanish from the
+# sparse graph) and taken back off, n times over, from every path's cost
+PATH_EPS = 1e-9
 # roots tried for a unit that may not be a root itself
 ROOTS_PER_UNIT = 3
 # tolerance of the tests (the problem's own check allows 1e-6)
@@ -302,6 +313,11 @@ class _Relaxation:
             self.cand[k, : len(cands[r])] = cands[r]
         self.floor = np.asarray(problem.min_area_ha, float)[roots] - TOL
         self.area = np.append(np.asarray(problem.area_min_ha, float), 0.0)
+        self.roots = np.asarray(roots, dtype=int)
+        # both directions of every edge: a path's cost is that of the units it enters
+        e = np.asarray(problem.edges, dtype=int).reshape(-1, 2)
+        self.heads = np.concatenate([e[:, 0], e[:, 1]])
+        self.tails = np.concatenate([e[:, 1], e[:, 0]])
 
     def possible(self, price: float) -> np.ndarray:
         """Per unit (and the dummy), whether some root's relaxation lets it pass at ``price``."""
@@ -314,19 +330,70 @@ class _Relaxation:
         rows = max(1, CHUNK // max(1, self.cand.shape[1]))
         for lo in range(0, len(self.cand), rows):
             cand = self.cand[lo : lo + rows]
+            roots = self.roots[lo : lo + rows]
             passes = np.ones(cand.shape, dtype=bool)
             for margin, need in tests:
-                bound = _forced_bound(margin[cand], self.area[cand], self.floor[lo : lo + rows])
-                passes &= bound >= need - TOL * max(1.0, abs(need))
+                tol = TOL * max(1.0, abs(need))
+                bound = self._bound(margin, cand, roots, lo, None)
+                # the path term only for the roots that still let some unit pass (it costs
+                # a shortest-path search per root)
+                live = np.flatnonzero((passes & (bound >= need - tol)).any(axis=1))
+                if len(live):
+                    path = self._path_costs(margin, roots[live], cand[live])
+                    bound[live] = self._bound(margin, cand[live], roots[live], lo + live, path)
+                passes &= bound >= need - tol
             ok[cand[passes]] = True
         return ok
 
+    def _bound(self, margin, cand, roots, rows, path) -> np.ndarray:
+        """:func:`_forced_bound` of the given rows of the candidate matrix."""
+        floor = (
+            self.floor[rows] if not isinstance(rows, int) else self.floor[rows : rows + len(cand)]
+        )
+        return _forced_bound(
+            margin[cand],
+            self.area[cand],
+            floor,
+            margin[roots],
+            self.area[roots],
+            cand == roots[:, None],
+            path,
+        )
 
-def _forced_bound(m: np.ndarray, a: np.ndarray, floor: np.ndarray) -> np.ndarray:
-    """Per (root, candidate) entry: the relaxation's bound with that candidate forced in.
+    def _path_costs(self, margin, roots, cand) -> np.ndarray:
+        """Per (root, candidate) entry: the least margin given up by the units strictly
+        between them on a path in the group's graph (a lower bound on what any connected
+        bundle holding both gives up there: the candidate limits are dropped)."""
+        n = self.problem.n
+        cost = np.maximum(0.0, -margin[:n])
+        graph = sp.csr_array((cost[self.tails] + PATH_EPS, (self.heads, self.tails)), shape=(n, n))
+        dist = dijkstra(graph, directed=True, indices=roots)
+        dist = np.hstack([dist, np.zeros((len(roots), 1))])  # the dummy
+        entered = np.append(cost, 0.0)
+        internal = np.take_along_axis(dist, cand, axis=1) - entered[cand]
+        # the epsilons on the edges only make paths dearer: take them back off
+        return np.maximum(0.0, np.where(np.isfinite(internal), internal, 0.0) - PATH_EPS * n)
+
+
+def _forced_bound(
+    m: np.ndarray,
+    a: np.ndarray,
+    floor: np.ndarray,
+    m_root: np.ndarray,
+    a_root: np.ndarray,
+    is_root: np.ndarray,
+    path: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per (root, candidate) entry: the relaxation's bound with that candidate and the
+    root forced in.
 
     ``m`` and ``a`` are the candidates' margins and areas (rows: roots; the dummy has
-    both 0), ``floor`` each root's minimum area (module docstring).
+    both 0), ``floor`` each root's minimum area, ``m_root`` and ``a_root`` the root's
+    own, ``is_root`` where the candidate is the root, ``path`` (optional) what a path
+    from the root to the candidate gives up at least (module docstring). A bundle's
+    non-positive units other than the candidate and the root must both cover the area
+    that the rest leaves short and hold such a path, so they give up at least the larger
+    of the two.
     """
     positive = m > 0
     gain = np.where(positive, m, 0.0).sum(axis=1, keepdims=True)
@@ -339,8 +406,10 @@ def _forced_bound(m: np.ndarray, a: np.ndarray, floor: np.ndarray) -> np.ndarray
     rate = np.take_along_axis(per_ha, order, axis=1)
     cum_a = np.cumsum(fa, axis=1)
     cum_c = np.cumsum(fc, axis=1)
+    # the root, when not positive and not the candidate itself, is forced in too
+    root_out = (m_root <= 0)[:, None] & ~is_root
     need = floor[:, None] - area_pos - np.where(positive, 0.0, a)
-    need = np.maximum(need, 0.0)
+    need = np.maximum(need - np.where(root_out, a_root[:, None], 0.0), 0.0)
     # row-wise search: rows lifted apart by more than any area
     rows, width = m.shape
     lift = (
@@ -350,10 +419,12 @@ def _forced_bound(m: np.ndarray, a: np.ndarray, floor: np.ndarray) -> np.ndarray
     k = k.reshape(rows, width) - np.arange(rows)[:, None] * width
     short = k >= width
     kk = np.minimum(k, width - 1)
+    step = np.take_along_axis(rate, kk, axis=1)
     cost = np.take_along_axis(cum_c, kk, axis=1) - (
         np.take_along_axis(cum_a, kk, axis=1) - need
-    ) * np.where(
-        np.isfinite(np.take_along_axis(rate, kk, axis=1)), np.take_along_axis(rate, kk, axis=1), 0.0
-    )
+    ) * np.where(np.isfinite(step), step, 0.0)
     cost = np.where(need <= 0, 0.0, np.where(short, np.inf, cost))
-    return gain + np.minimum(m, 0.0) - cost
+    if path is not None:
+        cost = np.maximum(cost, path)
+    root_term = np.where(root_out, np.minimum(m_root, 0.0)[:, None], 0.0)
+    return gain + np.minimum(m, 0.0) + root_term - cost
