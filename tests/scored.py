@@ -5,7 +5,10 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 
+from bundler.config.scenario import Scenario
+from bundler.graph.adjacency import build_adjacency
 from bundler.input.validation import load_units
+from bundler.planning.planner import plan_bundles
 from tests.layers import layer, square
 
 
@@ -42,3 +45,27 @@ def scored_grid(
     units["readiness"] = 0.5
     units["main_intervention"] = "protect"
     return units
+
+
+# the gap rule of the planned grids (neighbours 200 m apart are adjacent)
+GRID_GAP_M = 500.0
+
+
+def plan_grid(units, scenario, params, objective=None):
+    """``units`` planned under ``scenario`` with the :data:`GRID_GAP_M` gap rule."""
+    graph = build_adjacency(units, GRID_GAP_M)
+    return plan_bundles(units, graph, scenario, GRID_GAP_M, params=params, objective=objective)
+
+
+def planned_grid(folder, seed: int, carbon_price: float, params):
+    """A 3 x 5 :func:`scored_grid` planned at ``carbon_price`` with a 5,000 ha minimum.
+
+    Returns ``(units, scenario, gap_m, plan)``; the plan must have bundles.
+    """
+    units = scored_grid(folder, 3, 5, seed=seed)
+    scenario = Scenario().with_values(
+        {"economics.carbon_price_usd": carbon_price, "bundling.min_area_ha": 5000.0}
+    )
+    plan = plan_grid(units, scenario, params)
+    assert len(plan.bundles), "the fixture needs a plan with bundles"
+    return units, scenario, GRID_GAP_M, plan

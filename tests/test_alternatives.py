@@ -11,11 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bundler.config.scenario import Scenario
 from bundler.errors import InputError
-from bundler.graph.adjacency import build_adjacency
 from bundler.planning.alternatives import COLUMNS, alt_column, plan_alternatives
-from bundler.planning.planner import plan_bundles
 from bundler.planning.verify import plan_violations
 from solvers.alternatives import DONE, EXHAUSTED, difference_share, find_alternatives
 from solvers.api import solve_bundling
@@ -23,7 +20,7 @@ from solvers.base import SolveParams
 from solvers.registry import get_backend
 from tests.bundling_cases import path, problem, two_bundles_beat_one
 from tests.cli_helpers import EXPORT_PLAN, one_error, run_cli, write_scoreable_export
-from tests.scored import scored_grid
+from tests.scored import plan_grid, planned_grid
 from tests.test_rooted_mip import random_problem
 
 HIGHS = get_backend("highs")
@@ -155,14 +152,7 @@ def test_every_alternative_keeps_the_limits_against_every_earlier_plan(seeds, ma
 
 @pytest.fixture(scope="module")
 def grid_plan(tmp_path_factory):
-    units = scored_grid(tmp_path_factory.mktemp("grid"), 3, 5, seed=4)
-    scen = Scenario().with_values(
-        {"economics.carbon_price_usd": 15.0, "bundling.min_area_ha": 5000.0}
-    )
-    gap = 500.0
-    plan = plan_bundles(units, build_adjacency(units, gap), scen, gap, params=PARAMS)
-    assert len(plan.bundles), "the fixture needs a plan with bundles"
-    return units, scen, gap, plan
+    return planned_grid(tmp_path_factory.mktemp("grid"), 4, 15.0, PARAMS)
 
 
 def test_alternatives_are_verified_plans_with_their_own_figures(grid_plan):
@@ -194,9 +184,7 @@ def test_alternatives_are_verified_plans_with_their_own_figures(grid_plan):
 
 def test_a_max_p_plan_has_no_alternatives(grid_plan):
     units, scen, gap, _ = grid_plan
-    maxp = plan_bundles(
-        units, build_adjacency(units, gap), scen, gap, params=PARAMS, objective="max-p"
-    )
+    maxp = plan_grid(units, scen, PARAMS, objective="max-p")
     with pytest.raises(InputError, match="max-p"):
         plan_alternatives(units, maxp, scen, gap, 2)
 

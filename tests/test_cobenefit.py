@@ -14,11 +14,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bundler.cli.commands import app
-from bundler.config.scenario import Scenario
 from bundler.errors import InputError
-from bundler.graph.adjacency import build_adjacency
 from bundler.planning.cobenefit_floor import plan_cobenefit_total, plan_min_cobenefit
-from bundler.planning.planner import plan_bundles
 from bundler.planning.verify import plan_violations
 from bundler.scoring.cobenefit import add_cobenefit, cobenefit_from_raster
 from solvers.base import SolveParams
@@ -33,7 +30,7 @@ from solvers.cobenefit import (
 from solvers.registry import get_backend
 from tests.bundling_cases import path, problem, two_bundles_beat_one
 from tests.layers import ministry_export
-from tests.scored import scored_grid
+from tests.scored import planned_grid
 from tests.test_rasters import grid
 from tests.test_rasters import units as raster_units
 
@@ -172,14 +169,7 @@ def test_the_raster_gives_mean_value_times_area(tmp_path):
 
 @pytest.fixture(scope="module")
 def grid_plan(tmp_path_factory):
-    units = scored_grid(tmp_path_factory.mktemp("grid"), 3, 5, seed=2)
-    scen = Scenario().with_values(
-        {"economics.carbon_price_usd": 5.0, "bundling.min_area_ha": 5000.0}
-    )
-    gap = 500.0
-    plan = plan_bundles(units, build_adjacency(units, gap), scen, gap, params=PARAMS)
-    assert len(plan.bundles)
-    return units, scen, gap, plan
+    return planned_grid(tmp_path_factory.mktemp("grid"), 2, 5.0, PARAMS)
 
 
 def test_the_floor_plan_is_verified_and_measured_against_the_plain_bound(grid_plan):

@@ -15,11 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bundler.config.scenario import Scenario
 from bundler.errors import InputError
-from bundler.graph.adjacency import build_adjacency
 from bundler.planning.importance import COLUMNS, plan_importance
-from bundler.planning.planner import plan_bundles
 from solvers.api import solve_bundling
 from solvers.base import SolveParams
 from solvers.importance import (
@@ -31,7 +28,7 @@ from solvers.importance import (
 )
 from tests.bundling_cases import problem
 from tests.cli_helpers import EXPORT_PLAN, one_error, run_cli, write_scoreable_export
-from tests.scored import scored_grid
+from tests.scored import plan_grid, planned_grid
 from tests.test_rooted_mip import best_plan, feasible_bundles, random_problem
 
 PARAMS = SolveParams(time_limit=10, seed=0)
@@ -192,14 +189,7 @@ def test_join_prices_bracket_the_enumerated_threshold(seed, cols):
 
 @pytest.fixture(scope="module")
 def grid_plan(tmp_path_factory):
-    units = scored_grid(tmp_path_factory.mktemp("grid"), 3, 5, seed=4)
-    scen = Scenario().with_values(
-        {"economics.carbon_price_usd": 15.0, "bundling.min_area_ha": 5000.0}
-    )
-    gap = 500.0
-    plan = plan_bundles(units, build_adjacency(units, gap), scen, gap, params=PARAMS)
-    assert len(plan.bundles), "the fixture needs a plan with bundles"
-    return units, scen, gap, plan
+    return planned_grid(tmp_path_factory.mktemp("grid"), 4, 15.0, PARAMS)
 
 
 def test_every_unit_gets_a_row_that_answers_its_question(grid_plan):
@@ -221,10 +211,8 @@ def test_every_unit_gets_a_row_that_answers_its_question(grid_plan):
 
 
 def test_a_max_p_plan_has_no_importance(grid_plan):
-    units, scen, gap, _ = grid_plan
-    maxp = plan_bundles(
-        units, build_adjacency(units, gap), scen, gap, params=PARAMS, objective="max-p"
-    )
+    units, scen, _, _ = grid_plan
+    maxp = plan_grid(units, scen, PARAMS, objective="max-p")
     with pytest.raises(InputError, match="max-p"):
         plan_importance(units, maxp, scen)
 
