@@ -58,7 +58,7 @@ def test_the_importance_of_a_bridging_unit_is_the_hand_computed_loss():
     loss = {r.unit: r for r in rows}
     for unit, expected in {0: 17, 1: 17, 2: 17, 3: 2}.items():
         r = loss[unit]
-        assert r.resolved and r.proven(1e-4, 17)
+        assert r.resolved and r.proven  # to PARAMS' gap, 1e-4 of the plan's 17
         assert r.loss == pytest.approx(expected)
         assert r.low == pytest.approx(expected) and r.high == pytest.approx(expected)
 
@@ -91,7 +91,7 @@ def test_a_locked_in_unit_is_not_measured_and_its_bridges_are_indispensable():
     loss = {r.unit: r for r in rows}
     assert loss[3].locked and math.isnan(loss[3].loss) and not loss[3].resolved
     for u in (0, 1, 2):
-        assert loss[u].resolved and loss[u].low == math.inf and loss[u].proven(1e-4, 17)
+        assert loss[u].resolved and loss[u].low == math.inf and loss[u].proven
 
 
 def test_a_unit_out_of_the_problem_leaves_a_renumbered_problem():

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -209,10 +209,12 @@ def plan_importance(
     dv, ds = price_slopes(units, scenario, plan.objective_name)
     brackets: dict[int, object] = {}
     price_until = t0 + PRICE_SHARE * params.time_limit
+    remaining = sum(p.n for p in pset.problems)
     for c, (problem, idx) in enumerate(zip(pset.problems, pset.members, strict=True)):
         inside = {j for b in best[c] for j in b}
         left = max(0.0, price_until - time.perf_counter())
-        share = left * problem.n / max(1, sum(p.n for p in pset.problems[c:]))
+        share = left * problem.n / max(1, remaining)
+        remaining -= problem.n
         slopes = PriceSlopes(price, dv[idx], ds[idx])
         outside = [j for j in range(problem.n) if j not in inside]
         for th in price_thresholds(problem, slopes, outside, max_price, share, params.seed):
@@ -224,23 +226,13 @@ def plan_importance(
         best,
         bounds,
         name,
-        SolveParams(
-            time_limit=left, rel_gap=params.rel_gap, threads=params.threads, seed=params.seed
-        ),
+        replace(params, time_limit=left),
         progress,
     )
-    scale = {c: sum(p.bundle_objective(b) for b in best[c]) for c, p in enumerate(pset.problems)}
-    rows = _rows(
-        units, plan, pset, losses, brackets, scale, params.rel_gap, price, max_price, scenario
-    )
+    rows = _rows(units, plan, pset, losses, brackets, price, max_price, scenario)
     resolved = sum(r.resolved for comp in losses for r in comp)
-    provable = sum(
-        len(comp)
-        for c, comp in enumerate(losses)
-        if bounds[c] is not None
-        and bounds[c] - scale[c] <= params.rel_gap * max(1.0, abs(scale[c]))
-    )
-    proven = int(rows["importance_proven"].fillna(False).astype(bool).sum())
+    provable = sum(r.provable for comp in losses for r in comp)
+    proven = sum(r.proven for comp in losses for r in comp)
     return Importance(
         table=rows,
         objective_name=plan.objective_name,
@@ -248,12 +240,12 @@ def plan_importance(
         budget_s=float(params.time_limit),
         runtime_s=time.perf_counter() - t0,
         resolved=int(resolved),
-        proven=proven,
+        proven=int(proven),
         provable=int(provable),
     )
 
 
-def _rows(units, plan, pset, losses, brackets, scale, rel_gap, price, max_price, scenario):
+def _rows(units, plan, pset, losses, brackets, price, max_price, scenario):
     """The table of :class:`Importance`, in the order of ``units``."""
     tr = translator(scenario.report.lang)
     _ = tr.gettext
@@ -287,7 +279,7 @@ def _rows(units, plan, pset, losses, brackets, scale, rel_gap, price, max_price,
             # inf only for a proven infinite loss; an unknown upper end stays empty
             open_top = math.isinf(r.high) and not math.isinf(r.low)
             table.iat[i, col["importance_high"]] = np.nan if open_top else r.high
-            table.iat[i, col["importance_proven"]] = r.proven(rel_gap, scale[c])
+            table.iat[i, col["importance_proven"]] = r.proven
             if math.isinf(r.low):
                 table.iat[i, col["note"]] = _(NOTE_INDISPENSABLE)
             elif not r.resolved:

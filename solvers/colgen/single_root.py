@@ -38,6 +38,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
+from solvers.heuristic.common import reach
+
 # integer scale of the max-flow capacities (scipy's maximum_flow needs integers)
 _FLOW_SCALE = 1_000_000
 # a separator row must be violated by at least this much to be added
@@ -247,29 +249,17 @@ def _integral(x: np.ndarray) -> bool:
     return bool(np.all(np.minimum(x, 1.0 - x) < 1e-7))
 
 
-def _reach(local, start: int, allowed: np.ndarray) -> set[int]:
-    seen = {start}
-    todo = [start]
-    while todo:
-        u = todo.pop()
-        for k in local[u]:
-            if allowed[k] and k not in seen:
-                seen.add(k)
-                todo.append(k)
-    return seen
-
-
 def _connected(local, root: int, x: np.ndarray) -> bool:
     return not _cut_off_pieces(local, root, x)
 
 
 def _cut_off_pieces(local, root: int, x: np.ndarray) -> list[set[int]]:
     """The connected pieces of an integer solution that do not hold the root."""
-    on = x > 0.5
-    rest = set(np.flatnonzero(on).tolist()) - _reach(local, root, on)
+    on = set(np.flatnonzero(x > 0.5).tolist())
+    rest = on - reach(local, root, on)
     pieces = []
     while rest:
-        piece = _reach(local, rest.pop(), on)
+        piece = reach(local, rest.pop(), on)
         rest -= piece
         pieces.append(piece)
     return pieces

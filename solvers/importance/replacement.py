@@ -65,6 +65,11 @@ class UnitImportance:
     locked : bool
         A locked-in unit (``must_cover``): not measured, all figures NaN. Locking it out
         would also drop the requirement to cover it, so the loss has no sign.
+    proven : bool
+        ``high - low`` is within the solve's ``rel_gap`` of the plan's objective.
+    provable : bool
+        The plan of the unit's group is proven optimal (to the same gap): only then can
+        the loss be proven, its upper end being the plan's bound minus a plan without it.
 
     A loss of ``inf`` (all three figures) is proven: without the unit no plan meets the
     rules (the locked-in units cannot all be in bundles).
@@ -77,12 +82,15 @@ class UnitImportance:
     resolved: bool
     runtime_s: float = 0.0
     locked: bool = False
+    proven: bool = False
+    provable: bool = False
 
-    def proven(self, rel_gap: float, scale: float) -> bool:
-        """Whether ``high - low`` is within ``rel_gap`` of ``scale`` (the plan's objective)."""
-        if self.low == np.inf:
-            return True
-        return self.high - self.low <= rel_gap * max(abs(scale), 1.0) + 1e-6
+
+def _closed(low: float, high: float, rel_gap: float, scale: float) -> bool:
+    """Whether ``high - low`` is within ``rel_gap`` of ``scale`` (a proven infinite loss is)."""
+    if low == np.inf:
+        return True
+    return high - low <= rel_gap * max(abs(scale), 1.0) + 1e-6
 
 
 def without_unit(problem: BundlingProblem, unit: int) -> tuple[BundlingProblem, np.ndarray]:
@@ -150,11 +158,14 @@ def replacement_importance(
         bundles = [tuple(sorted(int(j) for j in b)) for b in plan]
         z = float(sum(problem.bundle_objective(b) for b in bundles))
         top = np.inf if bound is None else max(float(bound), z)
+        provable = _closed(z, top, params.rel_gap, z)
         must = np.flatnonzero(problem.must_cover)
         for b in bundles:
             for u in b:
                 if problem.must_cover[u]:
-                    locked[(c, u)] = UnitImportance(u, *[np.nan] * 3, False, locked=True)
+                    locked[(c, u)] = UnitImportance(
+                        u, *[np.nan] * 3, False, locked=True, provable=provable
+                    )
                     continue
                 warm = _warm_plan(problem, graph, bundles, b, u)
                 covered = {j for x in warm for j in x}
@@ -164,16 +175,16 @@ def replacement_importance(
                     if covered.issuperset(must.tolist())
                     else -np.inf
                 )
-                jobs.append(_Job(c, u, z, top, warm if w > -np.inf else [], w))
+                jobs.append(
+                    _Job(c, u, z, top, warm if w > -np.inf else [], w, params.rel_gap, provable)
+                )
     out: dict[tuple[int, int], UnitImportance] = {(j.comp, j.unit): j.cheap() for j in jobs}
     out.update(locked)
     # passes over the units still open, each with an equal share of the time left: the
     # time that quick (proven) re-solves leave goes to the hard ones, from their last plan
     done, slot = 0, 0.0
     while deadline - time.perf_counter() >= MIN_SLOT_S:
-        open_jobs = [
-            j for j in jobs if not out[(j.comp, j.unit)].proven(params.rel_gap, j.objective)
-        ]
+        open_jobs = [j for j in jobs if not out[(j.comp, j.unit)].proven]
         if not open_jobs:
             break
         open_jobs.sort(key=lambda j: (-_width(out[(j.comp, j.unit)]), j.comp, j.unit))
@@ -221,6 +232,8 @@ class _Job:
     top: float  # the plan's bound B
     warm: list[tuple[int, ...]]
     warm_objective: float
+    rel_gap: float
+    provable: bool
 
     def __post_init__(self):
         self.bound = self.top  # B_u <= B: locking a unit out only removes bundles
@@ -232,15 +245,22 @@ class _Job:
         loss = self.objective - z_u
         return loss if loss > LOSS_TOL * max(1.0, abs(self.objective)) else 0.0
 
-    def cheap(self) -> UnitImportance:
-        """The warm start's interval, before any re-solve."""
+    def _result(self, loss: float, low: float, high: float, resolved: bool) -> UnitImportance:
         return UnitImportance(
             self.unit,
-            self._loss(self.warm_objective),
-            0.0,
-            max(0.0, self.top - self.warm_objective),
-            False,
+            loss,
+            low,
+            high,
+            resolved,
+            self.runtime_s,
+            proven=_closed(low, high, self.rel_gap, self.objective),
+            provable=self.provable,
         )
+
+    def cheap(self) -> UnitImportance:
+        """The warm start's interval, before any re-solve."""
+        top = max(0.0, self.top - self.warm_objective)
+        return self._result(self._loss(self.warm_objective), 0.0, top, False)
 
     def solve(self, problem: BundlingProblem, solver: str, params: SolveParams) -> UnitImportance:
         """Solve ``problem`` again without the unit, from the best plan without it so far;
@@ -252,18 +272,12 @@ class _Job:
         self.runtime_s += res.runtime_s
         if res.termination == Termination.INFEASIBLE:
             # proven: without the unit the locked-in units cannot all be bundled
-            return UnitImportance(self.unit, np.inf, np.inf, np.inf, True, self.runtime_s)
+            return self._result(np.inf, np.inf, np.inf, True)
         if res.objective is not None and res.objective > self.warm_objective:
             self.warm = [tuple(int(kept[j]) for j in b) for b in res.bundles]
             self.warm_objective = float(res.objective)
         if res.bound is not None:
             self.bound = min(self.bound, float(res.bound))
         z_u = self.warm_objective
-        return UnitImportance(
-            self.unit,
-            self._loss(z_u),
-            max(0.0, self.objective - max(self.bound, z_u)),
-            max(0.0, self.top - z_u),
-            True,
-            self.runtime_s,
-        )
+        low = max(0.0, self.objective - max(self.bound, z_u))
+        return self._result(self._loss(z_u), low, max(0.0, self.top - z_u), True)

@@ -331,25 +331,23 @@ class _Relaxation:
         for lo in range(0, len(self.cand), rows):
             cand = self.cand[lo : lo + rows]
             roots = self.roots[lo : lo + rows]
+            floor = self.floor[lo : lo + rows]
             passes = np.ones(cand.shape, dtype=bool)
             for margin, need in tests:
                 tol = TOL * max(1.0, abs(need))
-                bound = self._bound(margin, cand, roots, lo, None)
+                bound = self._bound(margin, cand, roots, floor, None)
                 # the path term only for the roots that still let some unit pass (it costs
                 # a shortest-path search per root)
                 live = np.flatnonzero((passes & (bound >= need - tol)).any(axis=1))
                 if len(live):
                     path = self._path_costs(margin, roots[live], cand[live])
-                    bound[live] = self._bound(margin, cand[live], roots[live], lo + live, path)
+                    bound[live] = self._bound(margin, cand[live], roots[live], floor[live], path)
                 passes &= bound >= need - tol
             ok[cand[passes]] = True
         return ok
 
-    def _bound(self, margin, cand, roots, rows, path) -> np.ndarray:
-        """:func:`_forced_bound` of the given rows of the candidate matrix."""
-        floor = (
-            self.floor[rows] if not isinstance(rows, int) else self.floor[rows : rows + len(cand)]
-        )
+    def _bound(self, margin, cand, roots, floor, path) -> np.ndarray:
+        """:func:`_forced_bound` of some rows of the candidate matrix."""
         return _forced_bound(
             margin[cand],
             self.area[cand],
