@@ -238,9 +238,8 @@ def plan_bundles(
         component_results=results,
         explanation=explanation,
         problem_set=pset,
-        problem_bounds=[
-            res.bound for _, (_, res) in sorted(zip(order, results, strict=True), key=_first)
-        ],
+        # results run in solving order; problem k's is at position argsort(order)[k]
+        problem_bounds=[results[i][1].bound for i in np.argsort(order)],
     )
 
 
@@ -454,7 +453,3 @@ def _explain_empty(units, pset, reasons, tr) -> str:
         else _("No bundle meets the rules {rules}.")
     ).format(rules=rules)
     return head + " " + "; ".join(parts)
-
-
-def _first(pair):
-    return pair[0]
