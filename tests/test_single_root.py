@@ -17,8 +17,8 @@ from solvers.api import ROOTED_FULL_MAX_UNITS, ROOTED_SHARE, ROOTED_SHARE_LARGE,
 from solvers.base import SolveParams
 from solvers.colgen import solve_colgen
 from solvers.colgen.root_bounds import RootSets, exact_root_bound
-from solvers.colgen.single_root import _SeparationNetwork
-from solvers.heuristic.common import neighbours
+from solvers.colgen.single_root import _ring_separators, _SeparationNetwork
+from solvers.heuristic.common import neighbours, reach
 from solvers.mip.rooted import reduce_candidates
 from solvers.registry import get_backend
 from tests.test_colgen import _best_reduced
@@ -48,6 +48,41 @@ def test_separator_rows_hold_for_every_connected_bundle_of_the_root(seed):
                     if root in b and j in b:
                         assert set(sep) & set(b), (root, j, sep, b)
     assert found > 0
+
+
+def test_rings_on_a_path_are_the_units_in_between():
+    # path 0-1-2-3 rooted at 0: unit 3 needs a unit 1 hop away ({2}) and one 2 hops
+    # away ({1}); unit 2 needs one of its neighbours ({1, 3}: ring 1); unit 1 touches
+    # the root, so no ring of it leaves out the root
+    local = [[1], [0, 2], [1, 3], [2]]
+    rows = sorted((j, sorted(ring)) for j, ring in _ring_separators(local, 0))
+    assert rows == [(2, [1, 3]), (3, [1]), (3, [2])]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_ring_rows_hold_for_every_connected_set_of_the_root(seed):
+    """Each ring around j meets every connected set that holds both j and the root.
+
+    Every subset of a 3 x 3 grid (with random diagonals) is tried, not only the
+    feasible bundles, so that rings far from the root are checked too.
+    """
+    p = random_problem(seed, 3, 3)
+    local = [list(nb) for nb in neighbours(p.n, p.edges)]
+    sets = []
+    for mask in range(1, 2**p.n):
+        members = {i for i in range(p.n) if mask >> i & 1}
+        start = min(members)
+        if reach(local, start, members) == members:
+            sets.append(members)
+    checked = 0
+    for root in range(p.n):
+        for j, ring in _ring_separators(local, root):
+            assert root not in ring and j not in ring
+            for members in sets:
+                if root in members and j in members:
+                    checked += 1
+                    assert set(ring) & members, (root, j, ring, members)
+    assert checked > 0
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -27,7 +27,7 @@ The loop (:func:`solve_colgen`):
    those prices, giving :math:`L(\pi)`; only roots with a positive bound can hold a
    column worth adding, and the heuristic grows bundles from them at reduced values;
 4. when it finds none, the exact single-root MIP
-   (:func:`~solvers.colgen.root_bounds.exact_root_bound`) either finds a column or
+   (:class:`~solvers.colgen.root_bounds.ExactRootBounds`) either finds a column or
    replaces the root's bound by a tighter one;
 5. now and then, and at the end, the integer master over the pool (with the chosen
    MIP backend) gives a plan;
@@ -54,7 +54,7 @@ from solvers.base import SolveParams, Termination, relative_gap
 from solvers.colgen.lagrangian import lagrangian_value, search_prices
 from solvers.colgen.master import ColumnPool, solve_master_ip, solve_master_lp
 from solvers.colgen.neighbourhood import LnsStats, improve_plan
-from solvers.colgen.root_bounds import RootSets, exact_root_bound, relaxed_root_bounds
+from solvers.colgen.root_bounds import ExactRootBounds, RootSets, relaxed_root_bounds
 from solvers.heuristic.common import neighbours
 from solvers.heuristic.selection import grow_bundles
 from solvers.mip.rooted import reduce_candidates
@@ -181,6 +181,7 @@ def solve_colgen(
     rng = np.random.default_rng(params.seed)
     sets = RootSets.from_valid(valid)
     pool = ColumnPool(p)
+    exact = ExactRootBounds(p, nbrs)
     g = graph
     for b in warm_start or ():
         if not p.bundle_violations(b, g):
@@ -215,7 +216,7 @@ def solve_colgen(
     # (one exact solve takes up to EXACT_ROOT_S: a short run still gets one)
     span = cg_end - t0
     seed_share = max(SEED_SHARE, min(EXACT_ROOT_S / max(span, 1e-9), 0.3))
-    _seed_bundles(p, nbrs, sets, ub0, pool, state, t0 + (0.1 + seed_share) * span)
+    _seed_bundles(p, exact, sets, ub0, pool, state, t0 + (0.1 + seed_share) * span)
     # prices that make the relaxed bound small, and the bundles that pay at them
     start = 0.1 + seed_share
     search = search_prices(
@@ -243,7 +244,7 @@ def solve_colgen(
         added, ub = price(prices, cg_end)
         value = lagrangian_value(prices, ub)
         if not added:
-            added, value, complete = _exact_pricing(p, nbrs, sets, prices, ub, pool, state, cg_end)
+            added, value, complete = _exact_pricing(p, exact, sets, prices, ub, pool, state, cg_end)
             if not added:
                 if complete and alpha == 0.0:
                     converged = True
@@ -278,7 +279,7 @@ def solve_colgen(
     return done(term, "; ".join(notes))
 
 
-def _exact_pricing(p, nbrs, sets, prices, ub, pool, state, until) -> tuple[int, float, bool]:
+def _exact_pricing(p, exact, sets, prices, ub, pool, state, until) -> tuple[int, float, bool]:
     """Exact single-root pricing on the roots with a positive relaxed bound, best first.
 
     Returns the columns added, :math:`L(\\pi)` with every exactly bounded root's bound
@@ -292,9 +293,7 @@ def _exact_pricing(p, nbrs, sets, prices, ub, pool, state, until) -> tuple[int, 
         if ub[k] <= tol or time.perf_counter() >= until:
             break
         left = until - time.perf_counter()
-        res = exact_root_bound(
-            p, nbrs, int(sets.roots[k]), sets.candidates[k], prices, min(EXACT_ROOT_S, left)
-        )
+        res = exact.bound(int(sets.roots[k]), sets.candidates[k], prices, min(EXACT_ROOT_S, left))
         state.exact_roots += 1
         ub[k] = min(ub[k], res.bound)
         if res.bundle is not None:
@@ -307,7 +306,7 @@ def _exact_pricing(p, nbrs, sets, prices, ub, pool, state, until) -> tuple[int, 
     return added, lagrangian_value(prices, ub), complete
 
 
-def _seed_bundles(p, nbrs, sets, ub, pool, state, until) -> None:
+def _seed_bundles(p, exact, sets, ub, pool, state, until) -> None:
     """A plan of exact best bundles, each disjoint from the ones before (the plan's side).
 
     Greedy growth misses bundles that must cross poor units to reach rich ones
@@ -333,7 +332,7 @@ def _seed_bundles(p, nbrs, sets, ub, pool, state, until) -> None:
         if root in used:
             continue
         tried += 1
-        res = exact_root_bound(p, nbrs, root, sets.candidates[k], blocked, min(EXACT_ROOT_S, left))
+        res = exact.bound(root, sets.candidates[k], blocked, min(EXACT_ROOT_S, left))
         state.exact_roots += 1
         bundle = res.bundle
         if bundle is None or used & set(bundle) or p.bundle_violations(bundle):

@@ -28,10 +28,11 @@ Two bounds, a cheap one for every root and an exact one for the few that matter:
 :func:`exact_root_bound`
     The best connected bundle rooted at ``r`` of positive reduced value, with every
     rule, by branch-and-cut on one HiGHS model
-    (:func:`solvers.colgen.single_root.solve_single_root`): separator rows from
+    (:class:`solvers.colgen.single_root.SingleRootSolver`): separator rows from
     fractional LP points first, then MIP rounds with the rows that cut off each
     disconnected answer. Its LP and MIP dual bounds are valid at any time, so a
-    time-limited solve still bounds :math:`U_r(\pi)`.
+    time-limited solve still bounds :math:`U_r(\pi)`. :class:`ExactRootBounds`
+    keeps each root's model, and its rows, from one price to the next.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from solvers.colgen.single_root import SingleRootModel, solve_single_root
+from solvers.colgen.single_root import SingleRootSolver
 from solvers.problem import BundlingProblem
 
 # golden-section steps over the area multiplier: the bracket (in log(1 + mu)) shrinks
@@ -266,6 +267,82 @@ class RootOptimum:
     proven: bool
 
 
+class ExactRootBounds:
+    """Exact single-root bounds of many roots, each root's model kept across price changes.
+
+    Column generation prices the same roots again and again at nearby prices; keeping
+    each root's :class:`~solvers.colgen.single_root.SingleRootSolver` lets its
+    separator rows carry over, so a later solve needs few new rounds.
+
+    Parameters
+    ----------
+    problem : BundlingProblem
+    nbrs : list of list of int
+        Adjacency lists of the problem's graph.
+    """
+
+    def __init__(self, problem: BundlingProblem, nbrs: list[list[int]]):
+        self.problem, self.nbrs = problem, nbrs
+        self._models: dict[int, tuple[np.ndarray, SingleRootSolver]] = {}
+
+    def bound(
+        self, root: int, candidates: np.ndarray, prices: np.ndarray, time_limit: float
+    ) -> RootOptimum:
+        """The best connected bundle rooted at ``root`` of positive reduced value (MIP with cuts).
+
+        Only bundles worth more than a tiny floor are searched, so that "no column
+        here" is proven by infeasibility; the bound returned is then the floor.
+
+        Parameters
+        ----------
+        root : int
+        candidates : ndarray of int
+            The root's candidates, including ``root`` (the same at every call for a root).
+        prices : ndarray of shape (n,)
+        time_limit : float
+            Seconds for all cut rounds together.
+
+        Returns
+        -------
+        RootOptimum
+        """
+        p = self.problem
+        keep, outside = _worth_keeping(p, self.nbrs, root, np.asarray(candidates, int), prices)
+        if len(keep) == 0:
+            return RootOptimum(outside, None, False)
+        cand, solver = self._solver(root, candidates)
+        w = np.asarray(p.value, float)[cand] - np.asarray(prices, float)[cand]
+        # only a bundle of positive reduced value matters (the bound takes max(0, U_r)):
+        # asking for one lets the MIP stop at infeasibility instead of proving the optimum
+        floor = 1e-9 * max(1.0, abs(float(p.bundle_value)))
+        ans = solver.solve(w, float(p.bundle_value), floor, np.isin(cand, keep), time_limit)
+        if ans.bound == -math.inf:  # no bundle of the kept units reaches the floor
+            return RootOptimum(max(outside, floor), None, True)
+        if ans.chosen is None:
+            return RootOptimum(max(ans.bound, outside, floor), None, False)
+        bundle = tuple(sorted(int(cand[i]) for i in ans.chosen))
+        value = float(ans.value)
+        return RootOptimum(max(ans.bound, value, outside), bundle, ans.proven and outside <= value)
+
+    def _solver(self, root: int, candidates: np.ndarray) -> tuple[np.ndarray, SingleRootSolver]:
+        if root not in self._models:
+            p = self.problem
+            cand = np.asarray(sorted(map(int, candidates)), dtype=int)
+            pos = {int(j): k for k, j in enumerate(cand)}
+            rows: list[tuple[np.ndarray, float, float]] = [
+                (np.asarray(p.area_min_ha, float)[cand], float(p.min_area_ha[root]) - _TOL, np.inf)
+            ]
+            if math.isfinite(p.max_area_ha):
+                rows.append((np.asarray(p.area_ha, float)[cand], -np.inf, float(p.max_area_ha)))
+            if p.max_units:
+                rows.append((np.ones(len(cand)), -np.inf, float(p.max_units)))
+            if p.check_cost:
+                rows.append((np.asarray(p.slack, float)[cand], -np.inf, -float(p.bundle_slack)))
+            local = [[pos[k] for k in self.nbrs[int(j)] if k in pos] for j in cand]
+            self._models[root] = (cand, SingleRootSolver(local, pos[int(root)], rows))
+        return self._models[root]
+
+
 def exact_root_bound(
     problem: BundlingProblem,
     nbrs: list[list[int]],
@@ -274,10 +351,7 @@ def exact_root_bound(
     prices: np.ndarray,
     time_limit: float,
 ) -> RootOptimum:
-    """The best connected bundle rooted at ``root`` of positive reduced value, by a MIP with cuts.
-
-    Only bundles worth more than a tiny floor are searched, so that "no column here"
-    is proven by infeasibility; the bound returned is then the floor.
+    """:meth:`ExactRootBounds.bound` for one root, on a model of its own.
 
     Parameters
     ----------
@@ -295,35 +369,7 @@ def exact_root_bound(
     -------
     RootOptimum
     """
-    p = problem
-    cand, outside = _worth_keeping(p, nbrs, root, np.asarray(candidates, dtype=int), prices)
-    if len(cand) == 0:
-        return RootOptimum(outside, None, False)
-    pos = {int(j): k for k, j in enumerate(cand)}
-    m = len(cand)
-    w = np.asarray(p.value, float)[cand] - np.asarray(prices, float)[cand]
-    rows: list[tuple[np.ndarray, float, float]] = []
-    # only a bundle of positive reduced value matters (the bound takes max(0, U_r)):
-    # asking for one lets the MIP stop at infeasibility instead of proving the optimum
-    floor = 1e-9 * max(1.0, abs(float(p.bundle_value)))
-    rows.append((w, floor - float(p.bundle_value), np.inf))
-    rows.append((np.asarray(p.area_min_ha, float)[cand], float(p.min_area_ha[root]) - _TOL, np.inf))
-    if math.isfinite(p.max_area_ha):
-        rows.append((np.asarray(p.area_ha, float)[cand], -np.inf, float(p.max_area_ha)))
-    if p.max_units:
-        rows.append((np.ones(m), -np.inf, float(p.max_units)))
-    if p.check_cost:
-        rows.append((np.asarray(p.slack, float)[cand], -np.inf, -float(p.bundle_slack)))
-    local = [[pos[k] for k in nbrs[int(j)] if k in pos] for j in cand]
-    model = SingleRootModel(w, rows, local, pos[int(root)], float(p.bundle_value))
-    ans = solve_single_root(model, time_limit)
-    if ans.bound == -math.inf:  # no bundle of the kept units reaches the floor
-        return RootOptimum(max(outside, floor), None, True)
-    if ans.chosen is None:
-        return RootOptimum(max(ans.bound, outside, floor), None, False)
-    bundle = tuple(sorted(int(cand[i]) for i in ans.chosen))
-    value = float(ans.value)
-    return RootOptimum(max(ans.bound, value, outside), bundle, ans.proven and outside <= value)
+    return ExactRootBounds(problem, nbrs).bound(root, candidates, prices, time_limit)
 
 
 def _worth_keeping(p: BundlingProblem, nbrs, root: int, cand: np.ndarray, prices: np.ndarray):

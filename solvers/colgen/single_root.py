@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import breadth_first_order, maximum_flow
+from scipy.sparse.csgraph import breadth_first_order, maximum_flow, shortest_path
 
 from solvers.heuristic.common import reach
 
@@ -52,33 +52,8 @@ LP_SHARE = 0.5
 
 
 @dataclass(frozen=True)
-class SingleRootModel:
-    """The data of one root's model, in local indices ``0..m-1``.
-
-    Attributes
-    ----------
-    w : ndarray of shape (m,)
-        Reduced value of each kept candidate.
-    rows : list of (ndarray, float, float)
-        Dense coefficient rows with their lower and upper limits (knapsack rows).
-    local : list of list of int
-        Neighbours of each candidate among the candidates.
-    root : int
-        Local index of the root.
-    offset : float
-        The bundle value :math:`b`, added to every objective.
-    """
-
-    w: np.ndarray
-    rows: list
-    local: list
-    root: int
-    offset: float
-
-
-@dataclass(frozen=True)
 class SingleRootAnswer:
-    """What :func:`solve_single_root` proved.
+    """What :meth:`SingleRootSolver.solve` proved.
 
     Attributes
     ----------
@@ -99,100 +74,181 @@ class SingleRootAnswer:
     proven: bool
 
 
-def solve_single_root(model: SingleRootModel, time_limit: float) -> SingleRootAnswer:
-    """LP separator rounds, then MIP rounds, on one HiGHS model (module docstring).
+class SingleRootSolver:
+    """One root's model, kept across price changes so that its separator rows carry over.
+
+    Only the objective, the floor row and which candidates may join change with the
+    prices; the knapsack rows, and every separator row (each holds for every connected
+    bundle of the root, whatever the prices), stay. A later solve therefore starts from
+    the rows and the basis of the ones before: on a 166-candidate root of
+    generated-2000 the first solve took 136 LP rounds and about 9,000 rows.
 
     Parameters
     ----------
-    model : SingleRootModel
-    time_limit : float
-        Seconds for all rounds together.
-
-    Returns
-    -------
-    SingleRootAnswer
+    local : list of list of int
+        Neighbours of each candidate among the candidates (local indices ``0..m-1``).
+    root : int
+        Local index of the root.
+    rows : list of (ndarray, float, float)
+        Dense coefficient rows with their lower and upper limits (the area, size and
+        cost rows, which do not depend on the prices).
     """
-    import highspy  # loads libhighs: only when an exact bound is asked for
 
-    t0 = time.perf_counter()
-    m = len(model.w)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("random_seed", 0)
-    lb = np.zeros(m)
-    lb[model.root] = 1.0
-    h.addVars(m, lb, np.ones(m))
-    h.changeColsCost(m, np.arange(m, dtype=np.int32), np.asarray(model.w, float))
-    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-    _add_dense(h, model.rows)
-    # a member other than the root needs a member neighbour (separators of single units)
-    _add_cuts(h, [(i, model.local[i]) for i in range(m) if i != model.root])
-    bound = math.inf
-    status = highspy.HighsModelStatus
-    net = _SeparationNetwork(model.local, model.root)
-    history: list[float] = []
-    # LP rounds
-    while True:
-        left = LP_SHARE * time_limit - (time.perf_counter() - t0)
-        if left <= 0.005:
-            break
-        h.setOptionValue("time_limit", float(left))
-        _run(h)
-        ms = h.getModelStatus()
-        if ms == status.kInfeasible:
-            return SingleRootAnswer(-math.inf, None, None, True)
-        if ms != status.kOptimal:
-            break
-        value = model.offset + float(h.getInfo().objective_function_value)
-        bound = min(bound, value)
-        history.append(value)
-        x = np.asarray(h.getSolution().col_value)
-        if len(history) > _STALL_ROUNDS and history[-1 - _STALL_ROUNDS] - value <= _STALL * max(
-            1.0, abs(value)
-        ):
-            break
-        cuts = net.separate(x)
-        if not cuts:
-            if _integral(x) and _connected(model.local, model.root, x):
+    def __init__(self, local: list, root: int, rows: list):
+        import highspy  # loads libhighs: only when an exact bound is asked for
+
+        m = len(local)
+        self.m, self.root, self.local = m, root, local
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)
+        h.setOptionValue("random_seed", 0)
+        lb = np.zeros(m)
+        lb[root] = 1.0
+        h.addVars(m, lb, np.ones(m))
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        # row 0 is the floor row: the reduced values, which change with the prices
+        h.addRow(-np.inf, np.inf, m, np.arange(m, dtype=np.int32), np.ones(m))
+        _add_dense(h, rows)
+        _add_cuts(h, _ring_separators(local, root))
+        self.h = h
+        self.net = _SeparationNetwork(local, root)
+        self.integer = False
+
+    def solve(
+        self, w: np.ndarray, offset: float, floor: float, allowed: np.ndarray, time_limit: float
+    ) -> SingleRootAnswer:
+        """LP separator rounds, then MIP rounds, at new values (module docstring).
+
+        Parameters
+        ----------
+        w : ndarray of shape (m,)
+            Reduced value of each candidate.
+        offset : float
+            The bundle value :math:`b`, added to every objective.
+        floor : float
+            Only bundles whose reduced value (with the offset) reaches it are searched.
+        allowed : ndarray of bool, shape (m,)
+            The candidates that may join (the root always may).
+        time_limit : float
+            Seconds for all rounds together.
+
+        Returns
+        -------
+        SingleRootAnswer
+        """
+        import highspy  # loads libhighs: only when an exact bound is asked for
+
+        t0 = time.perf_counter()
+        h, m, root = self.h, self.m, self.root
+        cols = np.arange(m, dtype=np.int32)
+        w = np.asarray(w, float)
+        h.changeColsCost(m, cols, w)
+        for i in range(m):
+            h.changeCoeff(0, i, float(w[i]))
+        h.changeRowBounds(0, floor - offset, np.inf)
+        lb = np.zeros(m)
+        lb[root] = 1.0
+        ub = np.asarray(allowed, float)
+        ub[root] = 1.0
+        h.changeColsBounds(m, cols, lb, ub)
+        if self.integer:
+            h.changeColsIntegrality(m, cols, np.zeros(m, dtype=np.uint8))
+            self.integer = False
+        bound = math.inf
+        status = highspy.HighsModelStatus
+        history: list[float] = []
+        # LP rounds
+        while True:
+            left = LP_SHARE * time_limit - (time.perf_counter() - t0)
+            if left <= 0.005:
+                break
+            h.setOptionValue("time_limit", float(left))
+            _run(h)
+            ms = h.getModelStatus()
+            if ms == status.kInfeasible:
+                return SingleRootAnswer(-math.inf, None, None, True)
+            if ms != status.kOptimal:
+                break
+            value = offset + float(h.getInfo().objective_function_value)
+            bound = min(bound, value)
+            history.append(value)
+            x = np.asarray(h.getSolution().col_value)
+            if len(history) > _STALL_ROUNDS and history[-1 - _STALL_ROUNDS] - value <= _STALL * max(
+                1.0, abs(value)
+            ):
+                break
+            cuts = self.net.separate(x)
+            if not cuts:
+                if _integral(x) and _connected(self.local, root, x):
+                    chosen = np.flatnonzero(x > 0.5)
+                    val = offset + float(w[chosen].sum())
+                    return SingleRootAnswer(val, chosen, val, True)
+                break
+            _add_cuts(h, cuts)
+        # MIP rounds
+        h.changeColsIntegrality(m, cols, np.ones(m, dtype=np.uint8))
+        self.integer = True
+        while True:
+            left = time_limit - (time.perf_counter() - t0)
+            if left <= 0.01:
+                break
+            h.setOptionValue("time_limit", float(left))
+            _run(h)
+            ms = h.getModelStatus()
+            info = h.getInfo()
+            if ms == status.kInfeasible:
+                return SingleRootAnswer(-math.inf, None, None, True)
+            dual = float(info.mip_dual_bound)
+            if math.isfinite(dual):
+                bound = min(bound, offset + dual)
+            if info.primal_solution_status != 2:
+                break
+            x = np.asarray(h.getSolution().col_value)
+            pieces = _cut_off_pieces(self.local, root, x)
+            if not pieces:
                 chosen = np.flatnonzero(x > 0.5)
-                val = model.offset + float(model.w[chosen].sum())
-                return SingleRootAnswer(val, chosen, val, True)
-            break
-        _add_cuts(h, cuts)
-    # MIP rounds
-    h.changeColsIntegrality(m, np.arange(m, dtype=np.int32), np.ones(m, dtype=np.uint8))
-    best_chosen, best_value = None, None
-    while True:
-        left = time_limit - (time.perf_counter() - t0)
-        if left <= 0.01:
-            break
-        h.setOptionValue("time_limit", float(left))
-        _run(h)
-        ms = h.getModelStatus()
-        info = h.getInfo()
-        if ms == status.kInfeasible:
-            return SingleRootAnswer(-math.inf, None, None, True)
-        dual = float(info.mip_dual_bound)
-        if math.isfinite(dual):
-            bound = min(bound, model.offset + dual)
-        if info.primal_solution_status != 2:
-            break
-        x = np.asarray(h.getSolution().col_value)
-        pieces = _cut_off_pieces(model.local, model.root, x)
-        if not pieces:
-            chosen = np.flatnonzero(x > 0.5)
-            val = model.offset + float(model.w[chosen].sum())
-            if ms == status.kOptimal:
-                bound = min(bound, val)
-            bound = max(bound, val)
-            return SingleRootAnswer(bound, chosen, val, ms == status.kOptimal)
-        cuts = []
-        for piece in pieces:
-            border = sorted({k for i in piece for k in model.local[i] if k not in piece})
-            cuts.extend((i, border) for i in piece)
-        _add_cuts(h, cuts)
-    return SingleRootAnswer(bound, best_chosen, best_value, False)
+                val = offset + float(w[chosen].sum())
+                if ms == status.kOptimal:
+                    bound = min(bound, val)
+                bound = max(bound, val)
+                return SingleRootAnswer(bound, chosen, val, ms == status.kOptimal)
+            cuts = []
+            for piece in pieces:
+                border = sorted({k for i in piece for k in self.local[i] if k not in piece})
+                cuts.extend((i, border) for i in piece)
+            _add_cuts(h, cuts)
+        return SingleRootAnswer(bound, None, None, False)
+
+
+def _ring_separators(local: list, root: int) -> list[tuple[int, list[int]]]:
+    """The rings around every unit: separator rows known before any LP.
+
+    The units at ``d`` hops from ``j`` separate ``j`` from the root whenever
+    ``1 <= d < hops(j, root)``: a path changes its distance from ``j`` by at most one
+    per step, so every path from ``j`` to the root meets each such ring. Ring 1 says
+    that a member needs a member neighbour. With every ring from the start, a
+    166-candidate root of generated-2000 needed 23 LP rounds instead of 136 (0.5 s
+    instead of 5.7 s); the rows say early that a distant unit pays for a unit at every
+    distance on its way.
+    """
+    m = len(local)
+    src = [i for i in range(m) for _ in local[i]]
+    dst = [k for i in range(m) for k in local[i]]
+    graph = sp.csr_array((np.ones(len(src)), (src, dst)), shape=(m, m))
+    hops = shortest_path(graph, unweighted=True)
+    cuts: list[tuple[int, list[int]]] = []
+    for j in range(m):
+        far = hops[j, root]
+        if j == root:
+            continue
+        if not np.isfinite(far):
+            cuts.append((j, []))  # nothing joins j to the root
+            continue
+        row = hops[j]
+        for d in range(1, int(far)):
+            cuts.append((j, np.flatnonzero(row == d).tolist()))
+    return cuts
 
 
 def _run(h) -> None:
