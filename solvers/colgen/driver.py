@@ -17,21 +17,26 @@ valid whatever prices produced it; good prices make it tight, and at the prices 
 the full set-packing LP (the Dantzig-Wolfe bound) it equals that LP's value, which
 pays every bundle's fixed cost in whole, unlike the compact model's relaxation.
 
-The loop (:func:`solve_colgen`):
+The steps (:func:`solve_colgen`):
 
-1. the pool starts with the warm start and bundles grown at zero prices, and a plan
+1. a subgradient search (:func:`~solvers.colgen.lagrangian.search_prices`) finds
+   prices where the relaxed root bounds make :math:`L` small (the best-bound prices);
+2. a try to prove the warm start optimal with prices on its own units
+   (:class:`~solvers.colgen.certify.PlanCertifier`); it is tried again whenever the
+   plan changes, and a try cut short by time resumes where it stopped;
+3. the pool starts with the warm start and bundles grown at zero prices, and a plan
    of exact best bundles (the single-root model at zero prices from the most
    promising roots, each avoiding the units of the ones before);
-2. the master LP over the pool (:mod:`solvers.colgen.master`) gives prices;
-3. :func:`~solvers.colgen.root_bounds.relaxed_root_bounds` bounds every root at
+4. the master LP over the pool (:mod:`solvers.colgen.master`) gives prices;
+5. :func:`~solvers.colgen.root_bounds.relaxed_root_bounds` bounds every root at
    those prices, giving :math:`L(\pi)`; only roots with a positive bound can hold a
    column worth adding, and the heuristic grows bundles from them at reduced values;
-4. when it finds none, the exact single-root MIP
+6. when it finds none, the exact single-root MIP
    (:class:`~solvers.colgen.root_bounds.ExactRootBounds`) either finds a column or
    replaces the root's bound by a tighter one;
-5. now and then, and at the end, the integer master over the pool (with the chosen
+7. now and then, and at the end, the integer master over the pool (with the chosen
    MIP backend) gives a plan;
-6. before the last integer master, a large-neighbourhood search
+8. before the last integer master, a large-neighbourhood search
    (:func:`~solvers.colgen.neighbourhood.improve_plan`) re-solves small regions of the
    incumbent exactly; its better bundles join the pool.
 
@@ -51,6 +56,7 @@ import numpy as np
 
 from solvers.backend import MipBackend
 from solvers.base import SolveParams, Termination, relative_gap
+from solvers.colgen.certify import PlanCertifier
 from solvers.colgen.lagrangian import lagrangian_value, search_prices
 from solvers.colgen.master import ColumnPool, solve_master_ip, solve_master_lp
 from solvers.colgen.neighbourhood import LnsStats, improve_plan
@@ -90,6 +96,10 @@ MANY_ROOTS = 1_000
 # many roots keep most of their time for the price search, their bound's only source.
 LNS_SHARE = 0.25
 LNS_SHARE_MANY = 0.1
+# a try to prove the incumbent (solvers.colgen.certify) takes at most this share of the
+# time its step has left, so that the plan's side keeps the rest; a try cut short
+# resumes at the next step
+CERTIFY_SHARE = 0.5
 
 
 @dataclass
@@ -208,23 +218,27 @@ def solve_colgen(
                 added += 1
         return added, ub
 
-    # the first columns: bundles that pay at zero prices
-    # many roots: exact pricing cannot keep up, so the price search gets most of the time
-    search_share = SEARCH_SHARE if len(sets.roots) <= MANY_ROOTS else SEARCH_SHARE_MANY
-    _, ub0 = price(np.zeros(p.n), t0 + 0.1 * (cg_end - t0))
-    # the best single bundles, exactly, from the most promising roots (the plan's side)
-    # (one exact solve takes up to EXACT_ROOT_S: a short run still gets one)
     span = cg_end - t0
-    seed_share = max(SEED_SHARE, min(EXACT_ROOT_S / max(span, 1e-9), 0.3))
-    _seed_bundles(p, exact, sets, ub0, pool, state, t0 + (0.1 + seed_share) * span)
-    # prices that make the relaxed bound small, and the bundles that pay at them
-    start = 0.1 + seed_share
-    search = search_prices(
-        p, sets, state.best_obj or 0.0, t0 + (start + search_share) * (cg_end - t0)
-    )
+    # prices that make the relaxed bound small: the best-bound prices ("center")
+    # (many roots: exact pricing cannot keep up, so the search gets most of the time)
+    search_share = SEARCH_SHARE if len(sets.roots) <= MANY_ROOTS else SEARCH_SHARE_MANY
+    search = search_prices(p, sets, state.best_obj or 0.0, t0 + search_share * span)
     state.bound = min(state.bound, search.bound)
     center, center_value = search.prices, search.bound
-    price(center, t0 + (start + 0.1 + search_share) * (cg_end - t0))
+    # a proof of the warm start ends the run here, and may take the search's time
+    trial = _certify(p, exact, sets, center, pool, state, lns_end, None, share=1.0)
+    if not state.closed(params.rel_gap):
+        now = time.perf_counter()
+        left = max(cg_end - now, 0.0)
+        # the first columns: bundles that pay at zero prices
+        _, ub0 = price(np.zeros(p.n), now + 0.1 * left)
+        # the best single bundles, exactly, from the most promising roots (the plan's
+        # side; one exact solve takes up to EXACT_ROOT_S: a short run still gets one)
+        seed_share = max(SEED_SHARE, min(EXACT_ROOT_S / max(left, 1e-9), 0.3))
+        _seed_bundles(p, exact, sets, ub0, pool, state, now + (0.1 + seed_share) * left)
+        trial = _certify(p, exact, sets, center, pool, state, cg_end, trial)
+        # the bundles that pay at the center
+        price(center, now + (0.2 + seed_share) * left)
     message = ""
     converged = False
     alpha = SMOOTHING
@@ -257,11 +271,15 @@ def solve_colgen(
             center, center_value = prices, value
         if state.rounds % IP_EVERY == 0:
             _integer_master(pool, backend, params, state, min(cg_end, time.perf_counter() + 2.0))
+        trial = _certify(p, exact, sets, center, pool, state, cg_end, trial)
     lns = LnsStats()
     if state.best_obj is not None and not state.closed(params.rel_gap):
         _improve(p, backend, params, nbrs, pool, state, lns_end, lns)
+        until = deadline - 0.5 * final_ip
+        trial = _certify(p, exact, sets, center, pool, state, until, trial)
     if not state.closed(params.rel_gap):
         _integer_master(pool, backend, params, state, deadline)
+        trial = _certify(p, exact, sets, center, pool, state, deadline, trial)
     term = Termination.OPTIMAL if state.closed(params.rel_gap) else Termination.FEASIBLE
     if state.best_obj is None:
         return done(Termination.NO_SOLUTION, "no plan covers every locked-in unit")
@@ -270,6 +288,8 @@ def solve_colgen(
         notes.append(f"{state.exact_roots} exact root bounds")
     if lns.steps:
         notes.append(f"{lns.steps} neighbourhoods re-solved, {lns.improved} better")
+    if trial is not None and trial.verdict is not None and math.isfinite(trial.verdict.bound):
+        notes.append("proven by prices on the plan's own units")
     if converged:
         notes.append("no column left to add: the bound is the set-packing LP's")
     elif term != Termination.OPTIMAL and time.perf_counter() >= cg_end:
@@ -344,6 +364,28 @@ def _seed_bundles(p, exact, sets, ub, pool, state, until) -> None:
         state.offer(plan)
         used.update(bundle)
         blocked[list(bundle)] = high
+
+
+def _certify(
+    p, exact, sets, center, pool, state, until, trial, share=CERTIFY_SHARE
+) -> PlanCertifier | None:
+    """Go on trying to prove the incumbent optimal (:mod:`solvers.colgen.certify`).
+
+    A new plan gets a new :class:`PlanCertifier` (with the current best-bound prices);
+    the same plan resumes its own. A try takes at most ``CERTIFY_SHARE`` of the time
+    left until ``until``. Returns the certifier to pass to the next call.
+    """
+    if state.best_obj is None or not state.best:
+        return trial
+    if trial is None or trial.plan != [tuple(sorted(b)) for b in state.best]:
+        trial = PlanCertifier(p, exact, sets, state.best, center, pool, EXACT_ROOT_S)
+    now = time.perf_counter()
+    if trial.verdict is not None or state.closed(0.0) or until - now <= 0.05:
+        return trial
+    cert = trial.attempt(now + share * (until - now))
+    state.bound = min(state.bound, cert.bound)
+    state.exact_roots += cert.solves
+    return trial
 
 
 def _improve(p, backend, params, nbrs, pool, state, until, stats) -> None:
