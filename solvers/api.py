@@ -24,10 +24,12 @@ ROOTED_SHARE = 0.8
 # above this many units the rooted MIP gets only ROOTED_SHARE_LARGE: on the
 # generated-2000 groups of 188 and 298 units its bound after 18-38 s (0.84-0.94 M,
 # 1.63 M) was no better than column generation's price search after a few seconds
-# (0.65 M, 1.62 M), and the exact best bundles of column generation gave the better
-# plan (0.595 M against 0.573 M)
+# (0.65 M, 1.62 M), its plan no better than column generation's exact best bundles,
+# and column generation proves both plans optimal with prices on their own units
+# (solvers.colgen.certify) when it has the time: at 0.4 the 188-unit group ran out
+# of it in the 60 s benchmark, at 0.2 it is proven
 ROOTED_FULL_MAX_UNITS = 150
-ROOTED_SHARE_LARGE = 0.4
+ROOTED_SHARE_LARGE = 0.2
 # above this many (root, candidate) pairs the compact model's LP alone outlasts a
 # typical time limit (a 300-cell Voronoi group with a 30 km radius has 58,654 and
 # solved no LP in 10 s), so such groups get column generation only

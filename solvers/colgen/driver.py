@@ -19,14 +19,14 @@ pays every bundle's fixed cost in whole, unlike the compact model's relaxation.
 
 The steps (:func:`solve_colgen`):
 
-1. a subgradient search (:func:`~solvers.colgen.lagrangian.search_prices`) finds
-   prices where the relaxed root bounds make :math:`L` small (the best-bound prices);
-2. a try to prove the warm start optimal with prices on its own units
-   (:class:`~solvers.colgen.certify.PlanCertifier`); it is tried again whenever the
-   plan changes, and a try cut short by time resumes where it stopped;
-3. the pool starts with the warm start and bundles grown at zero prices, and a plan
+1. the pool starts with the warm start and bundles grown at zero prices, and a plan
    of exact best bundles (the single-root model at zero prices from the most
    promising roots, each avoiding the units of the ones before);
+2. a subgradient search (:func:`~solvers.colgen.lagrangian.search_prices`) finds
+   prices where the relaxed root bounds make :math:`L` small (the best-bound prices);
+3. a try to prove the plan so far optimal with prices on its own units
+   (:class:`~solvers.colgen.certify.PlanCertifier`); it is tried again whenever the
+   plan changes, and a try cut short by time resumes where it stopped;
 4. the master LP over the pool (:mod:`solvers.colgen.master`) gives prices;
 5. :func:`~solvers.colgen.root_bounds.relaxed_root_bounds` bounds every root at
    those prices, giving :math:`L(\pi)`; only roots with a positive bound can hold a
@@ -218,27 +218,26 @@ def solve_colgen(
                 added += 1
         return added, ub
 
+    # the first columns: bundles that pay at zero prices
     span = cg_end - t0
+    _, ub0 = price(np.zeros(p.n), t0 + 0.1 * span)
+    # the best single bundles, exactly, from the most promising roots (the plan's side;
+    # one exact solve takes up to EXACT_ROOT_S: a short run still gets one)
+    seed_share = max(SEED_SHARE, min(EXACT_ROOT_S / max(span, 1e-9), 0.3))
+    _seed_bundles(p, exact, sets, ub0, pool, state, t0 + (0.1 + seed_share) * span)
     # prices that make the relaxed bound small: the best-bound prices ("center")
     # (many roots: exact pricing cannot keep up, so the search gets most of the time)
     search_share = SEARCH_SHARE if len(sets.roots) <= MANY_ROOTS else SEARCH_SHARE_MANY
-    search = search_prices(p, sets, state.best_obj or 0.0, t0 + search_share * span)
+    start = 0.1 + seed_share
+    search = search_prices(p, sets, state.best_obj or 0.0, t0 + (start + search_share) * span)
     state.bound = min(state.bound, search.bound)
     center, center_value = search.prices, search.bound
-    # a proof of the warm start ends the run here, and may take the search's time
+    # a proof of the plan so far ends the run here, and may take the time up to the
+    # neighbourhood search
     trial = _certify(p, exact, sets, center, pool, state, lns_end, None, share=1.0)
     if not state.closed(params.rel_gap):
-        now = time.perf_counter()
-        left = max(cg_end - now, 0.0)
-        # the first columns: bundles that pay at zero prices
-        _, ub0 = price(np.zeros(p.n), now + 0.1 * left)
-        # the best single bundles, exactly, from the most promising roots (the plan's
-        # side; one exact solve takes up to EXACT_ROOT_S: a short run still gets one)
-        seed_share = max(SEED_SHARE, min(EXACT_ROOT_S / max(left, 1e-9), 0.3))
-        _seed_bundles(p, exact, sets, ub0, pool, state, now + (0.1 + seed_share) * left)
-        trial = _certify(p, exact, sets, center, pool, state, cg_end, trial)
         # the bundles that pay at the center
-        price(center, now + (0.2 + seed_share) * left)
+        price(center, t0 + (start + 0.1 + search_share) * span)
     message = ""
     converged = False
     alpha = SMOOTHING
@@ -375,7 +374,8 @@ def _certify(
     the same plan resumes its own. A try takes at most ``CERTIFY_SHARE`` of the time
     left until ``until``. Returns the certifier to pass to the next call.
     """
-    if state.best_obj is None or not state.best:
+    if state.best_obj is None or not state.best or len(sets.roots) > MANY_ROOTS:
+        # (many roots: one exact solve rarely settles a root there, see SEARCH_SHARE)
         return trial
     if trial is None or trial.plan != [tuple(sorted(b)) for b in state.best]:
         trial = PlanCertifier(p, exact, sets, state.best, center, pool, EXACT_ROOT_S)
