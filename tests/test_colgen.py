@@ -12,7 +12,6 @@ from solvers.colgen import solve_colgen
 from solvers.colgen.root_bounds import (
     ExactRootBounds,
     RootSets,
-    exact_root_bound,
     relaxed_root_bounds,
 )
 from solvers.heuristic.common import neighbours
@@ -95,7 +94,7 @@ def test_root_bounds_never_cut_off_a_bundle(seed):
         for k, r in enumerate(sets.roots):
             want = best.get(int(r), -np.inf)
             assert relaxed[k] >= want - 1e-6, (r, relaxed[k], want)
-            fresh = exact_root_bound(p, nbrs, int(r), sets.candidates[k], prices, 5.0)
+            fresh = ExactRootBounds(p, nbrs).bound(int(r), sets.candidates[k], prices, 5.0)
             again = kept.bound(int(r), sets.candidates[k], prices, 5.0)
             for exact in (fresh, again):
                 assert exact.bound >= want - 1e-6, (r, exact.bound, want)

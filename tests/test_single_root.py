@@ -16,7 +16,7 @@ import pytest
 from solvers.api import ROOTED_FULL_MAX_UNITS, ROOTED_SHARE, ROOTED_SHARE_LARGE, _rooted_share
 from solvers.base import SolveParams
 from solvers.colgen import solve_colgen
-from solvers.colgen.root_bounds import RootSets, exact_root_bound
+from solvers.colgen.root_bounds import ExactRootBounds, RootSets
 from solvers.colgen.single_root import _ring_separators, _SeparationNetwork
 from solvers.heuristic.common import neighbours, reach
 from solvers.mip.rooted import reduce_candidates
@@ -96,7 +96,7 @@ def test_time_limited_exact_root_bounds_stay_valid(seed, limit):
     prices = np.round(np.random.default_rng(seed).uniform(0, 10, p.n), 2)
     best = _best_reduced(p, bundles, prices)
     for k, r in enumerate(sets.roots):
-        res = exact_root_bound(p, nbrs, int(r), sets.candidates[k], prices, limit)
+        res = ExactRootBounds(p, nbrs).bound(int(r), sets.candidates[k], prices, limit)
         assert res.bound >= best.get(int(r), -np.inf) - 1e-6
         if res.bundle is not None:
             assert not p.bundle_violations(res.bundle)

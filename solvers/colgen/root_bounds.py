@@ -25,14 +25,14 @@ Two bounds, a cheap one for every root and an exact one for the few that matter:
     is valid for every :math:`\mu \ge 0` (weak duality); a golden-section search over
     :math:`\mu` (the right side is convex in :math:`\mu`) picks a good one. All roots
     are bounded at once in one padded matrix.
-:func:`exact_root_bound`
+:class:`ExactRootBounds`
     The best connected bundle rooted at ``r`` of positive reduced value, with every
     rule, by branch-and-cut on one HiGHS model
     (:class:`solvers.colgen.single_root.SingleRootSolver`): separator rows from
     fractional LP points first, then MIP rounds with the rows that cut off each
     disconnected answer. Its LP and MIP dual bounds are valid at any time, so a
-    time-limited solve still bounds :math:`U_r(\pi)`. :class:`ExactRootBounds`
-    keeps each root's model, and its rows, from one price to the next.
+    time-limited solve still bounds :math:`U_r(\pi)`. Each root's model, and its
+    rows, is kept from one price to the next.
 """
 
 from __future__ import annotations
@@ -254,7 +254,7 @@ def _path_bounds(p: BundlingProblem, sets: RootSets, reduced, mu: float, rows: n
 
 @dataclass(frozen=True)
 class RootOptimum:
-    """The answer of :func:`exact_root_bound`.
+    """The answer of :meth:`ExactRootBounds.bound`.
 
     Attributes
     ----------
@@ -350,35 +350,6 @@ class ExactRootBounds:
             local = [[pos[k] for k in self.nbrs[int(j)] if k in pos] for j in cand]
             self._models[root] = (cand, SingleRootSolver(local, pos[int(root)], rows))
         return self._models[root]
-
-
-def exact_root_bound(
-    problem: BundlingProblem,
-    nbrs: list[list[int]],
-    root: int,
-    candidates: np.ndarray,
-    prices: np.ndarray,
-    time_limit: float,
-) -> RootOptimum:
-    """:meth:`ExactRootBounds.bound` for one root, on a model of its own.
-
-    Parameters
-    ----------
-    problem : BundlingProblem
-    nbrs : list of list of int
-        Adjacency lists of the problem's graph.
-    root : int
-    candidates : ndarray of int
-        The root's candidates, including ``root``.
-    prices : ndarray of shape (n,)
-    time_limit : float
-        Seconds for all cut rounds together.
-
-    Returns
-    -------
-    RootOptimum
-    """
-    return ExactRootBounds(problem, nbrs).bound(root, candidates, prices, time_limit)
 
 
 def _worth_keeping(p: BundlingProblem, nbrs, root: int, cand: np.ndarray, prices: np.ndarray):
