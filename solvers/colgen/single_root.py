@@ -14,8 +14,10 @@ between them, so a connected bundle holding both holds a unit of it), so every L
 MIP dual bound of the model bounds the best such bundle, and an infeasible model
 proves that none reaches the floor.
 
-Separator rows are found in two ways, both on the same ``highspy.Highs`` object so
-that the dual simplex restarts from the last basis:
+The model starts with the ring separators of every unit (:func:`_ring_separators`),
+and more rows are found in two ways, all on the same ``highspy.Highs`` object, which
+:class:`SingleRootSolver` keeps from one price to the next, so that the dual simplex
+restarts from the last basis and every row found so far:
 
 1. LP rounds: for a fractional solution, the minimum-weight ``r``-``j`` vertex
    separator with weights :math:`x_k` (a maximum flow after node splitting) is a
