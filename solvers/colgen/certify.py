@@ -199,47 +199,34 @@ def _reprice(p, plan, witnesses, prices) -> np.ndarray | None:
     units = np.asarray(sorted({int(j) for b in plan for j in b}), dtype=int)
     u = len(units)
     pos = {int(j): i for i, j in enumerate(units)}
-    total = sum(p.bundle_objective(b) for b in plan)
-    margin = 1e-5 * max(1.0, abs(total))
+    margin = 1e-5 * max(1.0, abs(sum(p.bundle_objective(b) for b in plan)))
+
+    def row(members) -> np.ndarray:
+        """Sums the prices of ``members``; the distance variables get no weight."""
+        out = np.zeros(2 * u)
+        out[[pos[int(j)] for j in members]] = 1.0
+        return out
+
     # variables: the u prices, then u distances d >= |price - old|
-    rows, lo, hi = [], [], []
-    for b in plan:
-        row = np.zeros(2 * u)
-        row[[pos[int(j)] for j in b]] = 1.0
-        rows.append(row)
-        value = p.bundle_objective(b)
-        lo.append(value)
-        hi.append(value)
+    a_eq = np.vstack([row(b) for b in plan])
+    b_eq = [p.bundle_objective(b) for b in plan]
+    covers = []
     for w in witnesses:
-        shared = [pos[int(j)] for j in w if int(j) in pos]
+        shared = [int(j) for j in w if int(j) in pos]
         if not shared:
             return None  # it pays on free units alone: no such prices exist
-        row = np.zeros(2 * u)
-        row[shared] = 1.0
-        rows.append(row)
-        lo.append(p.bundle_objective(w) + margin)
-        hi.append(np.inf)
+        covers.append((-row(shared), -(p.bundle_objective(w) + margin)))
     old = np.asarray(prices, float)[units]
     eye = np.eye(u)
-    dist_up = np.hstack([eye, -eye])  # price - d <= old
-    dist_down = np.hstack([-eye, -eye])  # -price - d <= -old
-    a_eq_rows = [r for r, a, b in zip(rows, lo, hi, strict=True) if a == b]
-    b_eq = [a for a, b in zip(lo, hi, strict=True) if a == b]
-    ge = [(r, a) for r, a, b in zip(rows, lo, hi, strict=True) if a != b]
-    a_ub = np.vstack([dist_up, dist_down] + [-r[None, :] for r, _ in ge])
-    b_ub = np.concatenate([old, -old, [-a for _, a in ge]])
+    a_ub = np.vstack(
+        [np.hstack([eye, -eye]), np.hstack([-eye, -eye])]  # price - d <= old, -price - d <= -old
+        + [r[None, :] for r, _ in covers]
+    )
+    b_ub = np.concatenate([old, -old, [b for _, b in covers]])
     must = np.asarray(p.must_cover, bool)[units]
     bounds = [(None, None) if m else (0.0, None) for m in must] + [(0.0, None)] * u
     cost = np.concatenate([np.zeros(u), np.ones(u)])
-    res = linprog(
-        cost,
-        A_ub=a_ub,
-        b_ub=b_ub,
-        A_eq=np.vstack(a_eq_rows),
-        b_eq=b_eq,
-        bounds=bounds,
-        method="highs",
-    )
+    res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
     if res.status != 0:
         return None
     out = np.zeros(p.n)

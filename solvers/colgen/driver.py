@@ -371,13 +371,13 @@ def _certify(
     """Go on trying to prove the incumbent optimal (:mod:`solvers.colgen.certify`).
 
     A new plan gets a new :class:`PlanCertifier` (with the current best-bound prices);
-    the same plan resumes its own. A try takes at most ``CERTIFY_SHARE`` of the time
-    left until ``until``. Returns the certifier to pass to the next call.
+    the same plan resumes its own. A try takes at most ``share`` of the time left
+    until ``until``. Returns the certifier to pass to the next call.
     """
     if state.best_obj is None or not state.best or len(sets.roots) > MANY_ROOTS:
         # (many roots: one exact solve rarely settles a root there, see SEARCH_SHARE)
         return trial
-    if trial is None or trial.plan != [tuple(sorted(b)) for b in state.best]:
+    if trial is None or trial.plan != state.best:  # both hold sorted tuples
         trial = PlanCertifier(p, exact, sets, state.best, center, pool, EXACT_ROOT_S)
     now = time.perf_counter()
     if trial.verdict is not None or state.closed(0.0) or until - now <= 0.05:
