@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 
 from solvers.base import SolveParams, Termination
 from solvers.colgen import solve_colgen
+from solvers.colgen.lagrangian import capacity_prices, search_prices
 from solvers.colgen.root_bounds import (
     ExactRootBounds,
     RootSets,
@@ -116,6 +119,41 @@ def test_bound_is_never_below_the_enumerated_optimum(seed, rows, cols):
     assert all(not p.bundle_violations(b, g) for b in res.bundles)
     if res.termination == Termination.OPTIMAL:
         assert res.objective >= optimum - 1e-4 * max(1.0, abs(optimum))
+
+
+def test_capacity_prices_bound_a_plan_of_full_bundles():
+    """Path 0-1-2 of 1, 1 and 2 ha, each worth 6, fixed cost 1, 1 to 2 ha per bundle.
+
+    Feasible bundles: each unit alone (5 each) and {0, 1} (11); {1, 2} and the whole
+    path are above 2 ha. The optimum is {0, 1} and {2}: 11 + 5 = 16.
+
+    The area limit alone prices out every bundle: with 1/2 per hectare (2 ha times 1/2
+    pays the fixed cost of 1) the prices are 6 - 1/2, 6 - 1/2 and 6 - 1, and a bundle's
+    reduced value is at most -1 + (its area) / 2 <= 0. Their sum is 16, the optimum.
+    """
+    p = problem(path(3), [1, 1, 2], [6, 6, 6], fixed=1, min_area=1, max_area=2)
+    prices = capacity_prices(p)
+    assert prices == pytest.approx([5.5, 5.5, 5.0])
+    sets = RootSets.from_valid(reduce_candidates(p, p.graph()))
+    assert search_prices(p, sets, 16.0, deadline=np.inf).bound == pytest.approx(16.0)
+
+
+def test_no_capacity_prices_without_a_fixed_cost_or_a_limit():
+    assert capacity_prices(problem(path(3), [1, 1, 2], [6, 6, 6], fixed=1, min_area=1)) is None
+    free = problem(path(3), [1, 1, 2], [6, 6, 6], fixed=0, min_area=1, max_units=2)
+    assert capacity_prices(free) is None
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_no_bundle_pays_at_capacity_prices(seed):
+    """Every feasible bundle, enumerated, has a reduced value <= 0 at capacity prices."""
+    p = random_problem(seed)
+    if p.max_units == 0 and not np.isfinite(p.max_area_ha):
+        p = replace(p, max_units=4)
+    prices = capacity_prices(p)
+    assert prices is not None and (prices >= 0).all()
+    for b in feasible_bundles(p):
+        assert p.bundle_objective(b) - prices[list(b)].sum() <= 1e-9
 
 
 @pytest.mark.parametrize("backend", MIP)

@@ -58,7 +58,7 @@ from solvers.backend import MipBackend
 from solvers.base import SolveParams, Termination, relative_gap
 from solvers.colgen.certify import PlanCertifier
 from solvers.colgen.lagrangian import lagrangian_value, search_prices
-from solvers.colgen.master import ColumnPool, solve_master_ip, solve_master_lp
+from solvers.colgen.master import ColumnPool, MasterLpError, solve_master_ip, solve_master_lp
 from solvers.colgen.neighbourhood import LnsStats, improve_plan
 from solvers.colgen.root_bounds import ExactRootBounds, RootSets, relaxed_root_bounds
 from solvers.heuristic.common import neighbours
@@ -243,9 +243,10 @@ def solve_colgen(
     alpha = SMOOTHING
     while time.perf_counter() < cg_end and not state.closed(params.rel_gap):
         state.rounds += 1
-        lp = solve_master_lp(pool, cg_end - time.perf_counter()) if len(pool) else None
-        if lp is None and len(pool):
-            message = "the pool cannot cover every locked-in unit yet"
+        try:
+            lp = solve_master_lp(pool, cg_end - time.perf_counter()) if len(pool) else None
+        except MasterLpError as err:
+            message = str(err)
             break
         if lp is not None and np.all(np.minimum(lp.x, 1.0 - lp.x) < 1e-7):
             state.offer([pool.bundles[k] for k in np.flatnonzero(lp.x > 0.5)])

@@ -76,8 +76,12 @@ class MasterLp:
     x: np.ndarray
 
 
-def solve_master_lp(pool: ColumnPool, time_limit: float) -> MasterLp | None:
-    """Solve the master LP with HiGHS (scipy); None when it is infeasible or unsolved.
+class MasterLpError(Exception):
+    """The master LP has no answer: it is infeasible or ran out of time (the message says which)."""
+
+
+def solve_master_lp(pool: ColumnPool, time_limit: float) -> MasterLp:
+    """Solve the master LP with HiGHS (scipy).
 
     Parameters
     ----------
@@ -87,7 +91,12 @@ def solve_master_lp(pool: ColumnPool, time_limit: float) -> MasterLp | None:
 
     Returns
     -------
-    MasterLp or None
+    MasterLp
+
+    Raises
+    ------
+    MasterLpError
+        With the reason as its message.
     """
     p = pool.problem
     A = pool.incidence().tocsr()
@@ -103,8 +112,10 @@ def solve_master_lp(pool: ColumnPool, time_limit: float) -> MasterLp | None:
         method="highs",
         options={"time_limit": max(time_limit, 0.05)},
     )
+    if res.status == 2:
+        raise MasterLpError("the pool cannot cover every locked-in unit yet")
     if res.status != 0:
-        return None
+        raise MasterLpError(f"the master LP was not solved in the time left ({res.message})")
     prices = np.zeros(p.n)
     if free.any():
         prices[free] = -np.asarray(res.ineqlin.marginals, float)
