@@ -21,15 +21,14 @@ MAXP = "max-p"
 # on groups of up to ~110 units its branch-and-cut bound beat the set-packing LP's
 # (benchmarks/README.md), so column generation only gets what is left
 ROOTED_SHARE = 0.8
-# above this many units the rooted MIP gets only ROOTED_SHARE_LARGE: on the
-# generated-2000 groups of 188 and 298 units its bound after 18-38 s (0.84-0.94 M,
-# 1.63 M) was no better than column generation's price search after a few seconds
-# (0.65 M, 1.62 M), its plan no better than column generation's exact best bundles,
-# and column generation proves both plans optimal with prices on their own units
-# (solvers.colgen.certify) when it has the time: at 0.4 the 188-unit group ran out
-# of it in the 60 s benchmark, at 0.2 it is proven
-ROOTED_FULL_MAX_UNITS = 150
-ROOTED_SHARE_LARGE = 0.2
+# above this many units column generation gets the whole time, no rooted MIP: on the
+# generated-2000 groups of 188 and 298 units the rooted MIP's bound after 18-38 s
+# (0.84-0.94 M, 1.63 M) was no better than column generation's price search after a few
+# seconds (0.65 M, 1.62 M) and its plan no better than column generation's exact best
+# bundles. With the rooted MIP at 20% of the time (12 s of 60) first, counties-159
+# seed 3 ended at 1.64%, and at 0.88% with column generation alone (both with the
+# smoothing of solvers.colgen.driver at 0.95)
+ROOTED_MAX_UNITS = 150
 # above this many (root, candidate) pairs the compact model's LP alone outlasts a
 # typical time limit (a 300-cell Voronoi group with a 30 km radius has 58,654 and
 # solved no LP in 10 s), so such groups get column generation only
@@ -47,8 +46,8 @@ def solve_bundling(
     """Solve one bundling problem.
 
     With a MIP backend, ``npv`` and ``credits`` problems of at most
-    ``compact_max_units`` units (and at most :data:`COMPACT_MAX_PAIRS` root-candidate
-    pairs) first get the compact rooted MIP
+    ``compact_max_units`` and :data:`ROOTED_MAX_UNITS` units (and at most
+    :data:`COMPACT_MAX_PAIRS` root-candidate pairs) first get the compact rooted MIP
     (:func:`solvers.mip.rooted.solve_rooted`); when it leaves a gap, column
     generation with a Lagrangian bound (:func:`solvers.colgen.solve_colgen`) gets the
     rest of the time, warm-started with its plan, and the smaller of the two bounds is
@@ -68,7 +67,8 @@ def solve_bundling(
     max_rounds : int
         Solve-check-resolve rounds for the rooted MIP.
     compact_max_units : int, optional
-        Largest problem that also gets the rooted MIP; default no limit.
+        Largest problem that also gets the rooted MIP, below :data:`ROOTED_MAX_UNITS`;
+        default that limit alone.
 
     Returns
     -------
@@ -107,15 +107,14 @@ def _compact_size(problem: BundlingProblem) -> int:
 def _certified(problem, backend, params, warm_start, max_rounds, compact_max_units):
     """The rooted MIP first (small problems), then column generation on the time left."""
     t0 = time.perf_counter()
-    compact = (compact_max_units is None or problem.n <= compact_max_units) and _compact_size(
-        problem
-    ) <= COMPACT_MAX_PAIRS
+    limit = min(ROOTED_MAX_UNITS, compact_max_units or ROOTED_MAX_UNITS)
+    compact = problem.n <= limit and _compact_size(problem) <= COMPACT_MAX_PAIRS
     if not compact:
         return solve_colgen(problem, backend, params, warm_start)
     rooted = solve_rooted(
         problem,
         backend,
-        replace(params, time_limit=_rooted_share(problem) * params.time_limit),
+        replace(params, time_limit=ROOTED_SHARE * params.time_limit),
         warm_start=warm_start,
         max_rounds=max_rounds,
     )
@@ -132,11 +131,6 @@ def _certified(problem, backend, params, warm_start, max_rounds, compact_max_uni
         message=f"rooted MIP: {rooted.message}; column generation: {cg.message}",
         iterations=cg.iterations + rooted.iterations,
     )
-
-
-def _rooted_share(problem: BundlingProblem) -> float:
-    """Share of the time the rooted MIP gets before column generation."""
-    return ROOTED_SHARE if problem.n <= ROOTED_FULL_MAX_UNITS else ROOTED_SHARE_LARGE
 
 
 def merge_results(kept: BundlingResult, other: BundlingResult, rel_gap: float) -> BundlingResult:

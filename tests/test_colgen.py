@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from solvers.base import SolveParams, Termination
 from solvers.colgen import solve_colgen
 from solvers.colgen.lagrangian import capacity_prices, search_prices
+from solvers.colgen.master import ColumnPool, MasterLpError, solve_master_lp
 from solvers.colgen.root_bounds import (
     ExactRootBounds,
     RootSets,
@@ -154,6 +155,17 @@ def test_no_bundle_pays_at_capacity_prices(seed):
     assert prices is not None and (prices >= 0).all()
     for b in feasible_bundles(p):
         assert p.bundle_objective(b) - prices[list(b)].sum() <= 1e-9
+
+
+def test_master_lp_says_when_the_pool_cannot_cover_a_locked_in_unit():
+    # D is locked in and the only column, {A, B, C}, leaves it out: no packing covers D
+    p = replace(bridge_instance(), must_cover=np.array([False, False, False, True]))
+    pool = ColumnPool(p)
+    pool.add((0, 1, 2))
+    with pytest.raises(MasterLpError, match="locked-in"):
+        solve_master_lp(pool, time_limit=5)
+    pool.add((2, 3))
+    assert solve_master_lp(pool, time_limit=5).value == pytest.approx(9.0)
 
 
 @pytest.mark.parametrize("backend", MIP)

@@ -8,12 +8,11 @@ generation are feasible plans.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
-from solvers.api import ROOTED_FULL_MAX_UNITS, ROOTED_SHARE, ROOTED_SHARE_LARGE, _rooted_share
+import solvers.api
+from solvers.api import ROOTED_MAX_UNITS, solve_bundling
 from solvers.base import SolveParams
 from solvers.colgen import solve_colgen
 from solvers.colgen.root_bounds import ExactRootBounds, RootSets
@@ -21,6 +20,7 @@ from solvers.colgen.single_root import _ring_separators, _SeparationNetwork
 from solvers.heuristic.common import neighbours, reach
 from solvers.mip.rooted import reduce_candidates
 from solvers.registry import get_backend
+from tests.bundling_cases import path, problem
 from tests.test_colgen import _best_reduced
 from tests.test_rooted_mip import best_plan, feasible_bundles, random_problem
 
@@ -117,8 +117,19 @@ def test_colgen_plan_is_feasible_and_never_above_the_optimum(seed):
     assert res.bound is not None and res.bound >= optimum - 1e-6
 
 
-def test_large_groups_give_the_rooted_mip_a_smaller_share():
-    small = random_problem(0)
-    assert _rooted_share(small) == ROOTED_SHARE
-    big = replace(small, unit_ids=tuple(f"u{i}" for i in range(ROOTED_FULL_MAX_UNITS + 1)))
-    assert _rooted_share(big) == ROOTED_SHARE_LARGE < ROOTED_SHARE
+def test_only_groups_up_to_the_limit_get_the_rooted_mip(monkeypatch):
+    """A path of ROOTED_MAX_UNITS + 1 units goes to column generation alone."""
+    calls = []
+
+    def rooted(problem, *args, **kwargs):
+        calls.append(problem.n)
+        return real(problem, *args, **kwargs)
+
+    real = solvers.api.solve_rooted
+    monkeypatch.setattr(solvers.api, "solve_rooted", rooted)
+    n = ROOTED_MAX_UNITS + 1
+    big = problem(path(n), [100] * n, [5, -10] * (n // 2) + [5], fixed=1, min_area=200)
+    res = solve_bundling(big, "highs", SolveParams(time_limit=5, seed=0))
+    assert calls == [] and res.objective is not None
+    solve_bundling(random_problem(0), "highs", SolveParams(time_limit=5, seed=0))
+    assert calls == [12]

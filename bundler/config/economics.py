@@ -93,6 +93,9 @@ class BundlingSection:
     locked_out: tuple[str, ...] = ()
     # larger components get column generation only, not the compact rooted MIP after it
     exact_max_units: int = _num(
-        2_500, lo=1, source="assumed: largest group that also gets the compact rooted MIP"
+        2_500,
+        lo=1,
+        source="assumed: largest group that also gets the compact rooted MIP (npv and "
+        "credits: 150 at most, solvers/api.py)",
     )
     max_cut_rounds: int = _num(50, lo=1, source="assumed")

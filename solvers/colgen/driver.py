@@ -74,8 +74,12 @@ IP_EVERY = 6
 EXACT_ROOT_S = 2.0
 # re-solve the master LP after this many new columns from exact pricing
 EXACT_BATCH = 8
-# weight of the best-bound prices in the pricing point (Wentges smoothing)
-SMOOTHING = 0.5
+# weight of the best-bound prices in the pricing point (Wentges smoothing). Close to
+# them, exact pricing is fast (most roots are proven to hold no paying bundle) and each
+# round's Lagrangian value is a usable bound: counties-159 seed 3's bound went from
+# 209.69 M (the price search) to 209.11 M in 30 s at 0.95 and 209.24 M at 0.8, and
+# not at all at 0.5, where a round's exact pricing took 8-21 s
+SMOOTHING = 0.95
 # the heuristic grows bundles from at most this many roots per round, best bound first
 MAX_PRICED_ROOTS = 400
 # share of the time (and number of roots) for exact best bundles at zero prices
