@@ -74,12 +74,15 @@ IP_EVERY = 6
 EXACT_ROOT_S = 2.0
 # re-solve the master LP after this many new columns from exact pricing
 EXACT_BATCH = 8
-# weight of the best-bound prices in the pricing point (Wentges smoothing). Close to
-# them, exact pricing is fast (most roots are proven to hold no paying bundle) and each
-# round's Lagrangian value is a usable bound: counties-159 seed 3's bound went from
-# 209.69 M (the price search) to 209.11 M in 30 s at 0.95 and 209.24 M at 0.8, and
-# not at all at 0.5, where a round's exact pricing took 8-21 s
-SMOOTHING = 0.95
+# weight of the best-bound prices in the pricing point (Wentges smoothing) at the start.
+# A round whose exact pricing does not lower the bound halves the step toward the LP's
+# prices (the weight goes to 1 - (1 - weight) / 2), as a line search on the convex
+# Lagrangian would: far from the best-bound prices exact pricing is slow and the bound
+# poor (counties-159 seed 3: rounds of 8-21 s, no better bound at a fixed 0.5), close to
+# them it is fast but may stall (seed 5 at a fixed 0.95: 101.53 M from 19 s on). At 60 s
+# the halving rule ends seed 3 at 208.95 M (fixed 0.5: 209.69 M, fixed 0.95: 209.11 M)
+# and seed 5 at 97.27 M (fixed 0.5: 98.20 M, fixed 0.95: 101.53 M)
+SMOOTHING = 0.5
 # the heuristic grows bundles from at most this many roots per round, best bound first
 MAX_PRICED_ROOTS = 400
 # share of the time (and number of roots) for exact best bundles at zero prices
@@ -261,6 +264,7 @@ def solve_colgen(
         prices = alpha * center + (1.0 - alpha) * lp_prices
         added, ub = price(prices, cg_end)
         value = lagrangian_value(prices, ub)
+        priced_exactly = not added
         if not added:
             added, value, complete = _exact_pricing(p, exact, sets, prices, ub, pool, state, cg_end)
             if not added:
@@ -273,6 +277,8 @@ def solve_colgen(
         state.bound = min(state.bound, value)
         if value < center_value:
             center, center_value = prices, value
+        elif priced_exactly and alpha > 0.0:
+            alpha = 1.0 - (1.0 - alpha) / 2.0  # (SMOOTHING)
         if state.rounds % IP_EVERY == 0:
             _integer_master(pool, backend, params, state, min(cg_end, time.perf_counter() + 2.0))
         trial = _certify(p, exact, sets, center, pool, state, cg_end, trial)
