@@ -27,7 +27,7 @@ ROOTED_SHARE = 0.8
 # seconds (0.65 M, 1.62 M) and its plan no better than column generation's exact best
 # bundles. With the rooted MIP at 20% of the time (12 s of 60) first, counties-159
 # seed 3 ended at 1.64%, and at 0.88% with column generation alone (both with the
-# smoothing of solvers.colgen.driver at 0.95)
+# smoothing weight of solvers.colgen.driver fixed at 0.95)
 ROOTED_MAX_UNITS = 150
 # above this many (root, candidate) pairs the compact model's LP alone outlasts a
 # typical time limit (a 300-cell Voronoi group with a 30 km radius has 58,654 and
