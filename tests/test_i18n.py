@@ -309,7 +309,7 @@ def test_the_indonesian_report_shows_no_english_text(fixture_pages, empty):
         assert "Tidak ada bundel yang dipilih: rencana ini tidak memiliki proyek karbon." in text
         assert "Terbukti optimal oleh highs" in text
     else:
-        assert "Tidak terbukti optimal oleh highs: status akhir feasible, batas 130000,0" in text
+        assert "Tidak terbukti optimal oleh highs: status akhir feasible, batas 130.000" in text
         assert "celah 5,30%" in text
         assert "Kurva biaya bundel" in html_text and "Tahun" in html_text  # the charts
 

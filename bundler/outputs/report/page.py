@@ -263,6 +263,10 @@ def _summary_html(units: gpd.GeoDataFrame, bundles: gpd.GeoDataFrame, tr: Transl
     return f"<p>{esc('; '.join(parts))}.</p>"
 
 
+def _status_number(v, lang: str) -> str:
+    return fmt_num(v, lang) if is_number(v) else fact_scalar(v, lang)
+
+
 def _status_html(facts: dict, tr: Translator) -> str:
     _ = tr.gettext
     term = facts.get("termination")
@@ -277,7 +281,8 @@ def _status_html(facts: dict, tr: Translator) -> str:
     if "bound" in facts or "gap" in facts:
         detail = _("termination {termination}, bound {bound}, gap {gap}").format(
             termination=fact_scalar(term, tr.lang),
-            bound=fact_scalar(facts.get("bound"), tr.lang),
+            # prose: the bound rounded like the tables (the run facts keep every digit)
+            bound=_status_number(facts.get("bound"), tr.lang),
             gap=_gap_text(facts, tr),
         )
     else:
