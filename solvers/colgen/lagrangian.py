@@ -43,15 +43,13 @@ class PriceSearch:
     ----------
     prices : ndarray of shape (n,)
     bound : float
-        :math:`L` at ``prices`` with relaxed root bounds: a valid upper bound.
-    root_bounds : ndarray of shape (R,)
-        The relaxed bound of every root at ``prices``.
+        :math:`L` at ``prices`` (with relaxed root bounds, or the sum of the capacity
+        prices): a valid upper bound.
     steps : int
     """
 
     prices: np.ndarray
     bound: float
-    root_bounds: np.ndarray
     steps: int
 
 
@@ -143,7 +141,7 @@ def search_prices(
     p = problem
     must = np.asarray(p.must_cover, bool)
     pi = np.maximum(np.asarray(p.value, float), 0.0) if start is None else start.copy()
-    best_pi, best, best_ub = pi, np.inf, np.empty(0)
+    best_pi, best = pi, np.inf
     capacity = capacity_prices(p) if start is None else None
     if capacity is not None:
         # no bundle pays at these prices (capacity_prices), whatever the relaxed
@@ -155,10 +153,8 @@ def search_prices(
         ub, choice = relaxed_root_bounds(p, sets, pi, with_choice=True)
         value = lagrangian_value(pi, ub)
         if value < best - 1e-9 * max(1.0, abs(value)):
-            best, best_pi, best_ub, stall = value, pi, ub, 0
-        elif steps == 1 and capacity is not None:
-            best_ub = np.minimum(ub, 0.0)  # every root's exact bound there is <= 0
-        else:
+            best, best_pi, stall = value, pi, 0
+        elif steps > 1 or capacity is None:  # the capacity start's own step is no stall
             stall += 1
             if stall >= PATIENCE:
                 theta, stall = theta / 2.0, 0
@@ -177,4 +173,4 @@ def search_prices(
         gap = max(value - target, 1e-6 * max(1.0, abs(value)))
         pi = pi - theta * gap / norm * grad
         pi = np.where(must, pi, np.maximum(pi, 0.0))
-    return PriceSearch(best_pi, best, best_ub, steps)
+    return PriceSearch(best_pi, best, steps)
