@@ -114,6 +114,7 @@ class SingleRootSolver:
         _add_dense(h, rows)
         _add_cuts(h, _ring_separators(local, root))
         self.h = h
+        self.status = highspy.HighsModelStatus
         self.net = _SeparationNetwork(local, root)
         self.integer = False
 
@@ -139,8 +140,6 @@ class SingleRootSolver:
         -------
         SingleRootAnswer
         """
-        import highspy  # loads libhighs: only when an exact bound is asked for
-
         t0 = time.perf_counter()
         h, m, root = self.h, self.m, self.root
         cols = np.arange(m, dtype=np.int32)
@@ -158,7 +157,7 @@ class SingleRootSolver:
             h.changeColsIntegrality(m, cols, np.zeros(m, dtype=np.uint8))
             self.integer = False
         bound = math.inf
-        status = highspy.HighsModelStatus
+        status = self.status
         history: list[float] = []
         # LP rounds
         while True:
