@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from solvers.base import SolveParams, Termination
 from solvers.colgen import solve_colgen
-from solvers.colgen.lagrangian import capacity_prices, search_prices
+from solvers.colgen.capacity import capacity_bound, capacity_prices
+from solvers.colgen.lagrangian import search_prices
 from solvers.colgen.master import ColumnPool, MasterLpError, solve_master_lp
 from solvers.colgen.root_bounds import (
     ExactRootBounds,
@@ -155,6 +156,71 @@ def test_no_bundle_pays_at_capacity_prices(seed):
     assert prices is not None and (prices >= 0).all()
     for b in feasible_bundles(p):
         assert p.bundle_objective(b) - prices[list(b)].sum() <= 1e-9
+
+
+def triangle_of_pairs():
+    """Three mutually adjacent 1 ha units worth 9 each, fixed cost 10, two units at most.
+
+    A unit alone (9 - 10) fails the cost test; each pair pays 18 - 10 = 8, and the
+    pairs overlap, so the optimum is 8.
+
+    The capacity prices are 9 - 10/2 = 4 each (sum 12), and the set-packing LP is 12
+    too: each pair at 1/2. The capacity bound with moats sees that the three units
+    form one cluster with no moat (no other unit): covering all 3 needs two bundles,
+    3 of 4 places filled, a deficit of 5; covering 2 leaves out the smallest price, 4;
+    covering none leaves out 12. The least is 4, and 12 - 4 = 8 is the optimum.
+    """
+    return problem(
+        [(0, 1), (1, 2), (0, 2)], [1, 1, 1], [9, 9, 9], fixed=10, min_area=1, max_units=2
+    )
+
+
+def test_capacity_bound_sees_the_integer_count_of_bundles_the_lp_cannot():
+    p = triangle_of_pairs()
+    assert capacity_prices(p).sum() == pytest.approx(12.0)
+    pool = ColumnPool(p)
+    for b in feasible_bundles(p):
+        pool.add(b)
+    assert solve_master_lp(pool, time_limit=5).value == pytest.approx(12.0)
+    assert capacity_bound(p) == pytest.approx(8.0)
+    res = solve_colgen(p, get_backend("highs"), SolveParams(time_limit=10, rel_gap=0.0))
+    assert res.termination == Termination.OPTIMAL
+    assert res.objective == pytest.approx(8.0) and res.bound == pytest.approx(8.0)
+
+
+def test_capacity_bound_charges_a_lone_unit_for_its_moat():
+    """Path 0-1-2-3 of 1 ha units worth 9, 9, 0 and 7, fixed cost 10, two units at most.
+
+    Only {0, 1} pays (8); {2, 3} = 7 - 10 and {1, 2} = 9 - 10 do not, so the optimum
+    is 8. Shares are 10/2 = 5 a unit: prices 4, 4, 0, 2 (capacity bound 10), and unit 2
+    has slack 5 - 0 = 5. Unit 3 is a cluster of its own: a bundle inside it leaves 1
+    of 2 places empty (deficit 5), leaving it out costs its price 2, so gamma = 2; a
+    bundle that crosses its moat takes unit 2, whose slack 5 covers that 2. The
+    cluster {0, 1} fills a bundle exactly (gamma 0). The bound is 10 - 2 = 8.
+    """
+    p = problem(path(4), [1] * 4, [9, 9, 0, 7], fixed=10, min_area=1, max_units=2)
+    assert capacity_prices(p) == pytest.approx([4, 4, 0, 2])
+    assert capacity_bound(p) == pytest.approx(8.0)
+    assert best_plan(p, feasible_bundles(p)) == pytest.approx(8.0)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    rows=st.integers(2, 3),
+    cols=st.integers(2, 4),
+    max_units=st.integers(2, 5),
+    scale=st.sampled_from([1.0, 3.0]),
+)
+def test_capacity_bound_is_never_below_the_enumerated_optimum(seed, rows, cols, max_units, scale):
+    # scale 3 makes many units worth more than their share: clusters of all sizes
+    p = random_problem(seed, rows, cols)
+    p = replace(p, max_units=max_units, value=np.asarray(p.value) * scale)
+    bound = capacity_bound(p)
+    assert bound is not None
+    optimum = best_plan(p, feasible_bundles(p))
+    assert bound >= optimum - 1e-6
+    assert bound <= capacity_prices(p).sum() + 1e-9
 
 
 def test_master_lp_says_when_the_pool_cannot_cover_a_locked_in_unit():

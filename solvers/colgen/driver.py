@@ -22,8 +22,10 @@ The steps (:func:`solve_colgen`):
 1. the pool starts with the warm start and bundles grown at zero prices, and a plan
    of exact best bundles (the single-root model at zero prices from the most
    promising roots, each avoiding the units of the ones before);
-2. a subgradient search (:func:`~solvers.colgen.lagrangian.search_prices`) finds
-   prices where the relaxed root bounds make :math:`L` small (the best-bound prices);
+2. the capacity bound with moats (:func:`~solvers.colgen.capacity.capacity_bound`),
+   and a subgradient search (:func:`~solvers.colgen.lagrangian.search_prices`) that
+   finds prices where the relaxed root bounds make :math:`L` small (the best-bound
+   prices);
 3. a try to prove the plan so far optimal with prices on its own units
    (:class:`~solvers.colgen.certify.PlanCertifier`); it is tried again whenever the
    plan changes, and a try cut short by time resumes where it stopped;
@@ -40,8 +42,8 @@ The steps (:func:`solve_colgen`):
    (:func:`~solvers.colgen.neighbourhood.improve_plan`) re-solves small regions of the
    incumbent exactly; its better bundles join the pool.
 
-It stops when the best plan is within ``params.rel_gap`` of the smallest
-:math:`L(\pi)` seen, when no column is left to add (the LP bound is then proven) and
+It stops when the best plan is within ``params.rel_gap`` of the smallest bound
+seen (an :math:`L(\pi)` or the capacity bound), when no column is left to add (the LP bound is then proven) and
 the integer master has had its turn, or when time runs out.
 """
 
@@ -56,6 +58,7 @@ import numpy as np
 
 from solvers.backend import MipBackend
 from solvers.base import SolveParams, Termination, relative_gap
+from solvers.colgen.capacity import capacity_bound
 from solvers.colgen.certify import PlanCertifier
 from solvers.colgen.lagrangian import lagrangian_value, search_prices
 from solvers.colgen.master import ColumnPool, MasterLpError, solve_master_ip, solve_master_lp
@@ -194,6 +197,12 @@ def solve_colgen(
         return done(Termination.OPTIMAL, "no feasible bundle exists")
     if not p.must_cover.any():
         state.best_obj = 0.0  # bundling nothing is a plan
+    # what the limits and the moats around clusters prove (solvers.colgen.capacity):
+    # it takes milliseconds, and it sees the integer number of bundles a small patch
+    # needs, which no prices can
+    cap = capacity_bound(p)
+    if cap is not None:
+        state.bound = cap
     nbrs = neighbours(p.n, p.edges)
     rng = np.random.default_rng(params.seed)
     sets = RootSets.from_valid(valid)
@@ -301,7 +310,7 @@ def solve_colgen(
     if trial is not None and trial.verdict is not None and math.isfinite(trial.verdict.bound):
         notes.append("proven by prices on the plan's own units")
     if converged:
-        notes.append("no column left to add: the bound is the set-packing LP's")
+        notes.append("no column left to add: the set-packing LP is solved")
     elif term != Termination.OPTIMAL and time.perf_counter() >= cg_end:
         notes.append("time limit reached")
     if message:

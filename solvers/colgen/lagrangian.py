@@ -10,9 +10,9 @@ bundle value and :math:`L` is the plain "sum of positive unit values" bound, and
 Polyak steps toward the best known plan's value, halving the step size after a run of
 steps without progress. Every :math:`L(\pi)` it evaluates is a valid bound.
 
-When the unit or area limit binds, a better start is :func:`capacity_prices`: the
-limits alone price out every bundle (the "best ``k`` units per bundle" bound), which
-the subgradient steps, with their relaxed root bounds, did not reach on the dense
+When the unit or area limit binds, a better start is
+:func:`~solvers.colgen.capacity.capacity_prices`: the limits alone price out every
+bundle (the "best ``k`` units per bundle" bound), which the subgradient steps, with their relaxed root bounds, did not reach on the dense
 3,000-cell groups (dense seed 2: 144.53 M after 30 s of steps, 144.26 M from the
 limits alone).
 """
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from solvers.colgen.capacity import capacity_prices
 from solvers.colgen.root_bounds import RootSets, relaxed_root_bounds
 from solvers.problem import BundlingProblem
 
@@ -31,8 +32,6 @@ from solvers.problem import BundlingProblem
 PATIENCE = 8
 # stop when the step factor falls below this
 MIN_THETA = 1e-4
-# points on the line of (count, area) multipliers tried by capacity_prices
-CAPACITY_STEPS = 101
 
 
 @dataclass(frozen=True)
@@ -67,48 +66,6 @@ def lagrangian_value(prices: np.ndarray, root_bounds: np.ndarray) -> float:
     float
     """
     return float(np.sum(prices) + np.maximum(root_bounds, 0.0).sum())
-
-
-def capacity_prices(problem: BundlingProblem) -> np.ndarray | None:
-    r"""Prices under which no bundle pays, from the unit and area limits alone.
-
-    With multipliers :math:`\lambda, \mu \ge 0` and prices
-    :math:`\pi_j = \max(0, v_j - \lambda - \mu A_j)` (no floor at 0 for a locked-in
-    unit), every unit's reduced value is at most :math:`\lambda + \mu A_j` (``A`` the
-    full area). A bundle holds at most ``max_units`` units and ``max_area_ha``
-    hectares, so its reduced value is at most
-    :math:`b + \lambda\,\text{max\_units} + \mu\,\text{max\_area\_ha}`; on the line
-    where that is 0 no root's bound is positive and :math:`L(\pi) = \sum_j \pi_j`
-    exactly. The point of the line with the smallest sum is returned.
-
-    Parameters
-    ----------
-    problem : BundlingProblem
-
-    Returns
-    -------
-    ndarray of shape (n,) or None
-        None when the bundle value is not negative (the line is the single point
-        :math:`\lambda = \mu = 0`) or neither limit is set.
-    """
-    p = problem
-    budget = -float(p.bundle_value)
-    has_units, has_area = p.max_units > 0, bool(np.isfinite(p.max_area_ha))
-    if budget <= 0 or not (has_units or has_area):
-        return None
-    value = np.asarray(p.value, float)
-    area = np.asarray(p.area_ha, float)
-    must = np.asarray(p.must_cover, bool)
-    share = np.linspace(0.0, 1.0, CAPACITY_STEPS)
-    if not has_area:
-        share = np.ones(1)
-    elif not has_units:
-        share = np.zeros(1)
-    lam = share * budget / max(p.max_units, 1)
-    mu = (1.0 - share) * budget / (p.max_area_ha if has_area else 1.0)
-    prices = value[None, :] - lam[:, None] - mu[:, None] * area[None, :]
-    prices = np.where(must[None, :], prices, np.maximum(prices, 0.0))
-    return prices[int(np.argmin(prices.sum(axis=1)))]
 
 
 def search_prices(
