@@ -43,8 +43,9 @@ The steps (:func:`solve_colgen`):
    incumbent exactly; its better bundles join the pool.
 
 It stops when the best plan is within ``params.rel_gap`` of the smallest bound
-seen (an :math:`L(\pi)` or the capacity bound), when no column is left to add (the LP bound is then proven) and
-the integer master has had its turn, or when time runs out.
+seen (an :math:`L(\pi)` or the capacity bound), when no column is left to add (the
+LP bound is then proven) and the integer master has had its turn, or when time runs
+out.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ steps without progress. Every :math:`L(\pi)` it evaluates is a valid bound.
 
 When the unit or area limit binds, a better start is
 :func:`~solvers.colgen.capacity.capacity_prices`: the limits alone price out every
-bundle (the "best ``k`` units per bundle" bound), which the subgradient steps, with their relaxed root bounds, did not reach on the dense
-3,000-cell groups (dense seed 2: 144.53 M after 30 s of steps, 144.26 M from the
-limits alone).
+bundle (the "best ``k`` units per bundle" bound), which the subgradient steps, with
+their relaxed root bounds, did not reach on the dense 3,000-cell groups (dense seed 2:
+144.53 M after 30 s of steps, 144.26 M from the limits alone).
 """
 
 from __future__ import annotations
