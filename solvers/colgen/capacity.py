@@ -45,8 +45,9 @@ at most once, with its own slack. The linear program
 then bounds the deficit of every plan from below: a cluster whose moat is crossed
 gets :math:`\Delta_C` from the slack of a moat unit in the crossing bundle, the others
 pay :math:`\gamma_C \ge \Delta_C` inside. Hence every plan is worth at most
-:math:`\sum_j \pi_j - \sum_C \Delta_C`. A cluster with a locked-in unit gets no
-:math:`\gamma` (it must be covered, so it has no "uncovered" choice to price).
+:math:`\sum_j \pi_j - \sum_C \Delta_C`. A cluster with a locked-in unit gets
+:math:`\gamma = 0`, which is always valid: its prices may be negative and a plan cannot
+leave that unit out, so :math:`S_t` would price a choice no plan has.
 
 The integer count of bundles inside a cluster is what the set-packing LP cannot see
 (three mutually adjacent units of a two-unit limit: the LP takes each pair at 1/2),
