@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from solvers.base import SolveParams
-from solvers.colgen.neighbourhood import LnsStats, improve_plan
+from solvers.colgen import solve_colgen
+from solvers.colgen.neighbourhood import LnsStats, improve_by_regions, improve_plan, surroundings
 from solvers.heuristic.common import neighbours
 from solvers.problem import restrict
 from solvers.registry import get_backend
@@ -108,3 +109,60 @@ def test_plans_stay_feasible_and_never_beat_the_enumerated_optimum(seed, rows, c
     assert value >= _value(p, start) - 1e-9
     # locking units in only removes plans, so the free optimum bounds both cases
     assert value <= optimum + 1e-6
+
+
+def _regions(p, plan, seconds, seed=0):
+    backend = get_backend("highs")
+
+    def solve_sub(sub, warm, limit):
+        return solve_colgen(sub, backend, SolveParams(time_limit=limit, seed=seed), warm_start=warm)
+
+    stats = LnsStats()
+    out = improve_by_regions(
+        p,
+        solve_sub,
+        plan,
+        time.perf_counter() + seconds,
+        np.random.default_rng(seed),
+        neighbours(p.n, p.edges),
+        stats=stats,
+    )
+    return out, stats
+
+
+def test_surroundings_stop_at_other_bundles():
+    # path 0-7 with bundles {2, 3} and {5, 6}: from {2, 3}, one step reaches the free
+    # units 1 and 4, two steps also 0; unit 5 belongs to the other bundle and ends the walk
+    owner = np.full(8, -1)
+    owner[[2, 3]], owner[[5, 6]] = 0, 1
+    nbrs = neighbours(8, np.array(path(8)))
+    assert surroundings(nbrs, owner, (2, 3), 1) == [1, 2, 3, 4]
+    assert surroundings(nbrs, owner, (2, 3), 2) == [0, 1, 2, 3, 4]
+    assert surroundings(nbrs, owner, (2, 3), 0) == [2, 3]
+
+
+def test_regions_split_a_bundle_with_its_free_neighbours():
+    # a path of four 100 ha units worth 10 each; a bundle needs 200 ha, holds at most two
+    # units and costs 1. The plan {1, 2} (19) leaves 0 and 3 alone; the region around it
+    # holds all four units, and the optimum there is {0, 1} and {2, 3}: 2 * 19 = 38
+    p = problem(path(4), [100] * 4, [10] * 4, fixed=1, max_units=2)
+    assert best_plan(p, feasible_bundles(p)) == 38
+    plan, stats = _regions(p, [(1, 2)], 5.0)
+    assert sorted(plan) == [(0, 1), (2, 3)]
+    assert stats.improved == 1
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), rows=st.integers(2, 3), cols=st.integers(3, 4))
+def test_regions_keep_plans_feasible_and_never_beat_the_enumerated_optimum(seed, rows, cols):
+    p = random_problem(seed, rows, cols)
+    bundles = feasible_bundles(p)
+    optimum = best_plan(p, bundles)
+    start = _greedy(p, bundles)
+    plan, _ = _regions(p, start, 1.5, seed=seed)
+    covered = [j for b in plan for j in b]
+    assert len(covered) == len(set(covered)), "bundles overlap"
+    g = p.graph()
+    assert all(not p.bundle_violations(b, g) for b in plan)
+    value = _value(p, plan)
+    assert _value(p, start) - 1e-9 <= value <= optimum + 1e-6
