@@ -23,17 +23,17 @@ def _value(p, plan) -> float:
 
 
 def _search(p, plan, seconds, seed=0, size=5):
-    stats = LnsStats(size=size)
-    out = improve_plan(
-        p,
-        get_backend("highs"),
-        SolveParams(time_limit=seconds, seed=seed),
-        plan,
-        time.perf_counter() + seconds,
-        np.random.default_rng(seed),
-        neighbours(p.n, p.edges),
-        stats=stats,
-    )
+    def search(until, rng, nbrs, stats):
+        backend = get_backend("highs")
+        params = SolveParams(time_limit=seconds, seed=seed)
+        return improve_plan(p, backend, params, plan, until, rng, nbrs, stats=stats)
+
+    return _run(p, search, seconds, seed, LnsStats(size=size))
+
+
+def _run(p, search, seconds, seed, stats):
+    until = time.perf_counter() + seconds
+    out = search(until, np.random.default_rng(seed), neighbours(p.n, p.edges), stats)
     return out, stats
 
 
@@ -117,17 +117,10 @@ def _regions(p, plan, seconds, seed=0):
     def solve_sub(sub, warm, limit):
         return solve_colgen(sub, backend, SolveParams(time_limit=limit, seed=seed), warm_start=warm)
 
-    stats = LnsStats()
-    out = improve_by_regions(
-        p,
-        solve_sub,
-        plan,
-        time.perf_counter() + seconds,
-        np.random.default_rng(seed),
-        neighbours(p.n, p.edges),
-        stats=stats,
-    )
-    return out, stats
+    def search(until, rng, nbrs, stats):
+        return improve_by_regions(p, solve_sub, plan, until, rng, nbrs, stats=stats)
+
+    return _run(p, search, seconds, seed, LnsStats())
 
 
 def test_surroundings_stop_at_other_bundles():

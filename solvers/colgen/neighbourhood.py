@@ -236,33 +236,31 @@ def improve_plan(
         elif not proven:
             size = max(int(size * SHRINK), MIN_UNITS)
         stats.size = size
-        plan_new = _replace(p, graph, best, inside, old_value, res, kept)
-        if plan_new is None:
-            continue
-        best = plan_new
-        stats.improved += 1
-        if on_improve is not None and on_improve(best):
+        best, stop = _take(p, graph, best, inside, old_value, res, kept, stats, on_improve)
+        if stop:
             break
     return best
 
 
-def _replace(p, graph, best, inside, old_value, res, kept) -> list[tuple[int, ...]] | None:
-    """The plan with the bundles ``inside`` replaced by a better sub-problem answer, or None.
+def _take(p, graph, best, inside, old_value, res, kept, stats, on_improve):
+    """The plan with the bundles ``inside`` replaced by a better sub-problem answer.
 
-    None when the answer is not better, or (which cannot happen for a sub-problem's
-    bundle, but a wrong plan is never offered) breaks a rule of the full problem.
+    Returns the plan (``best`` itself when the answer is not better, or when, which
+    cannot happen for a sub-problem's bundle but a wrong plan is never offered, it
+    breaks a rule of the full problem) and whether ``on_improve`` asks to stop.
     """
     tol = 1e-9 * max(1.0, abs(old_value))
     if res.objective is None or res.objective <= old_value + tol:
-        return None
+        return best, False
     new = [tuple(sorted(int(kept[j]) for j in b)) for b in res.bundles]
     if any(p.bundle_violations(b, graph) for b in new):
-        return None
+        return best, False
     plan_new = [b for k, b in enumerate(best) if k not in inside] + new
     covered = {j for b in plan_new for j in b}
     if not set(np.flatnonzero(p.must_cover).tolist()) <= covered:
-        return None
-    return plan_new
+        return best, False
+    stats.improved += 1
+    return plan_new, on_improve is not None and bool(on_improve(plan_new))
 
 
 def surroundings(nbrs: list[list[int]], owner: np.ndarray, bundle, hops: int) -> list[int]:
@@ -361,11 +359,7 @@ def improve_by_regions(
         stats.steps += 1
         if res.termination == Termination.OPTIMAL:
             proven.add(key)
-        plan_new = _replace(p, graph, best, {k}, old_value, res, kept)
-        if plan_new is None:
-            continue
-        best = plan_new
-        stats.improved += 1
-        if on_improve is not None and on_improve(best):
+        best, stop = _take(p, graph, best, {k}, old_value, res, kept, stats, on_improve)
+        if stop:
             break
     return best
