@@ -68,8 +68,11 @@ from solvers.problem import BundlingProblem
 CAPACITY_STEPS = 101
 
 
-def _shares(problem: BundlingProblem) -> tuple[np.ndarray, float, float] | None:
-    """Each unit's share :math:`c_j` of the fixed cost at the best multipliers."""
+def _shares(problem: BundlingProblem) -> tuple[np.ndarray, np.ndarray, float, float] | None:
+    r"""Each unit's share :math:`c_j` and price :math:`\pi_j` at the best multipliers.
+
+    Returns ``(shares, prices, lambda, mu)``, or None where no multipliers exist.
+    """
     p = problem
     budget = -float(p.bundle_value)
     has_units, has_area = p.max_units > 0, bool(np.isfinite(p.max_area_ha))
@@ -89,7 +92,7 @@ def _shares(problem: BundlingProblem) -> tuple[np.ndarray, float, float] | None:
     prices = value[None, :] - shares
     prices = np.where(must[None, :], prices, np.maximum(prices, 0.0))
     best = int(np.argmin(prices.sum(axis=1)))
-    return shares[best], float(lam[best]), float(mu[best])
+    return shares[best], prices[best], float(lam[best]), float(mu[best])
 
 
 def capacity_prices(problem: BundlingProblem) -> np.ndarray | None:
@@ -112,11 +115,7 @@ def capacity_prices(problem: BundlingProblem) -> np.ndarray | None:
         :math:`\lambda = \mu = 0`) or neither limit is set.
     """
     found = _shares(problem)
-    if found is None:
-        return None
-    shares = found[0]
-    prices = np.asarray(problem.value, float) - shares
-    return np.where(problem.must_cover, prices, np.maximum(prices, 0.0))
+    return None if found is None else found[1]
 
 
 def capacity_bound(problem: BundlingProblem) -> float | None:
@@ -136,12 +135,9 @@ def capacity_bound(problem: BundlingProblem) -> float | None:
     found = _shares(p)
     if found is None:
         return None
-    shares, lam, mu = found
-    value = np.asarray(p.value, float)
-    must = np.asarray(p.must_cover, bool)
-    prices = np.where(must, value - shares, np.maximum(value - shares, 0.0))
+    shares, prices, lam, mu = found
     total = float(prices.sum())
-    slack = np.maximum(shares - (value - prices), 0.0)
+    slack = np.maximum(shares - (np.asarray(p.value, float) - prices), 0.0)
     tight = slack <= 1e-9 * np.maximum(1.0, shares)
     edges = np.asarray(p.edges, dtype=int).reshape(-1, 2)
     both = tight[edges[:, 0]] & tight[edges[:, 1]]
