@@ -40,7 +40,9 @@ The steps (:func:`solve_colgen`):
    MIP backend) gives a plan;
 8. before the last integer master, a large-neighbourhood search
    (:func:`~solvers.colgen.neighbourhood.improve_plan`) re-solves small regions of the
-   incumbent exactly; its better bundles join the pool.
+   incumbent exactly (groups with many roots:
+   :func:`~solvers.colgen.neighbourhood.improve_by_regions`, one bundle and the free
+   units around it by column generation); its better bundles join the pool.
 
 It stops when the best plan is within ``params.rel_gap`` of the smallest bound
 seen (an :math:`L(\pi)` or the capacity bound), when no column is left to add (the

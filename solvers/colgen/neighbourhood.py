@@ -200,9 +200,7 @@ def improve_plan(
     proven_keys: set[tuple] = set()
     misses = 0
     while time.perf_counter() < until - 0.1 and misses < MAX_MISSES:
-        owner = np.full(p.n, -1, dtype=int)
-        for k, b in enumerate(best):
-            owner[list(b)] = k
+        owner = _owners(p.n, best)
         start = int(rng.integers(p.n))
         # some neighbourhoods from a free unit hold free units only: room for a new
         # bundle where a neighbourhood would otherwise fill up with one big bundle
@@ -240,6 +238,14 @@ def improve_plan(
         if stop:
             break
     return best
+
+
+def _owners(n: int, plan) -> np.ndarray:
+    """Index in ``plan`` of each unit's bundle, -1 for a free unit."""
+    owner = np.full(n, -1, dtype=int)
+    for k, b in enumerate(plan):
+        owner[list(b)] = k
+    return owner
 
 
 def _take(p, graph, best, inside, old_value, res, kept, stats, on_improve):
@@ -341,9 +347,7 @@ def improve_by_regions(
     proven: set[tuple] = set()
     misses = 0
     while best and time.perf_counter() < until - MIN_REGION_S and misses < MAX_MISSES:
-        owner = np.full(p.n, -1, dtype=int)
-        for k, b in enumerate(best):
-            owner[list(b)] = k
+        owner = _owners(p.n, best)
         k = int(rng.integers(len(best)))
         units = surroundings(nbrs, owner, best[k], REGION_HOPS)
         key = (tuple(units), best[k])
