@@ -67,6 +67,7 @@ from solvers.colgen.lagrangian import lagrangian_value, search_prices
 from solvers.colgen.master import ColumnPool, MasterLpError, solve_master_ip, solve_master_lp
 from solvers.colgen.neighbourhood import LnsStats, improve_by_regions, improve_plan
 from solvers.colgen.root_bounds import ExactRootBounds, RootSets, relaxed_root_bounds
+from solvers.heuristic.anneal import anneal_plan
 from solvers.heuristic.common import neighbours
 from solvers.heuristic.selection import grow_bundles
 from solvers.mip.rooted import reduce_candidates
@@ -113,6 +114,10 @@ MANY_ROOTS = 1_000
 # 0.75, a difference within run-to-run noise)
 LNS_SHARE = 0.25
 LNS_SHARE_MANY = 0.75
+# share of that search's time for the annealing on unit moves, which comes first
+# (solvers.heuristic.anneal)
+ANNEAL_SHARE = 0.3
+ANNEAL_SHARE_MANY = 0.7
 # a try to prove the incumbent (solvers.colgen.certify) takes at most this share of the
 # time its step has left, so that the plan's side keeps the rest; a try cut short
 # resumes at the next step
@@ -417,9 +422,11 @@ def _certify(
 
 
 def _improve(p, backend, params, nbrs, pool, state, until, stats, many_roots) -> None:
-    """Large-neighbourhood search on the incumbent; its better bundles join the pool.
+    """Search around the incumbent; its better bundles join the pool.
 
-    Groups with many roots re-solve regions around one bundle by column generation
+    First simulated annealing on unit moves
+    (:func:`~solvers.heuristic.anneal.anneal_plan`), then a large-neighbourhood search:
+    groups with many roots re-solve regions around one bundle by column generation
     (:func:`~solvers.colgen.neighbourhood.improve_by_regions`), the others small
     neighbourhoods by the rooted MIP.
     """
@@ -432,6 +439,12 @@ def _improve(p, backend, params, nbrs, pool, state, until, stats, many_roots) ->
 
     # a stream of its own, so the search does not shift the pricing's random choices
     rng = np.random.default_rng([params.seed, 1])
+    share = ANNEAL_SHARE_MANY if many_roots else ANNEAL_SHARE
+    now = time.perf_counter()
+    seed = int(rng.integers(2**31))
+    annealed = anneal_plan(p, state.best, now + share * (until - now), seed, nbrs)
+    if keep(annealed) or time.perf_counter() >= until:
+        return
     if not many_roots:
         improve_plan(p, backend, params, state.best, until, rng, nbrs, on_improve=keep, stats=stats)
         return
