@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from solvers.base import SolveParams, Termination
 from solvers.colgen import solve_colgen
 from solvers.colgen.capacity import capacity_bound, capacity_prices
+from solvers.colgen.driver import _beyond_proof, _State
 from solvers.colgen.lagrangian import search_prices
 from solvers.colgen.master import ColumnPool, MasterLpError, solve_master_lp
 from solvers.colgen.root_bounds import (
@@ -186,6 +187,23 @@ def test_capacity_bound_sees_the_integer_count_of_bundles_the_lp_cannot():
     res = solve_colgen(p, get_backend("highs"), SolveParams(time_limit=10, rel_gap=0.0))
     assert res.termination == Termination.OPTIMAL
     assert res.objective == pytest.approx(8.0) and res.bound == pytest.approx(8.0)
+
+
+def test_a_plan_below_the_master_lp_is_beyond_a_proof_by_its_own_prices():
+    # the triangle above: the best plan is one pair, 8, and the master LP over the
+    # three pairs is 12. Prices on the plan's own units would make L = 8, but no
+    # prices make L smaller than the LP, so a proof try is pointless; at an LP of 8
+    # (a pool holding only the plan) it is not
+    p = triangle_of_pairs()
+    pool = ColumnPool(p)
+    for b in feasible_bundles(p):
+        pool.add(b)
+    state = _State(p)
+    state.offer([(0, 1)])
+    assert state.best_obj == pytest.approx(8.0)
+    assert _beyond_proof(state, solve_master_lp(pool, time_limit=5).value)
+    assert not _beyond_proof(state, 8.0)
+    assert not _beyond_proof(_State(p), 12.0)  # no plan yet
 
 
 def test_capacity_bound_charges_a_lone_unit_for_its_moat():

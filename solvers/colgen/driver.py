@@ -28,7 +28,8 @@ The steps (:func:`solve_colgen`):
    prices);
 3. a try to prove the plan so far optimal with prices on its own units
    (:class:`~solvers.colgen.certify.PlanCertifier`); it is tried again whenever the
-   plan changes, and a try cut short by time resumes where it stopped;
+   plan changes, and a try cut short by time resumes where it stopped, until the
+   master LP exceeds the plan's value (no such prices exist then);
 4. the master LP over the pool (:mod:`solvers.colgen.master`) gives prices;
 5. :func:`~solvers.colgen.root_bounds.relaxed_root_bounds` bounds every root at
    those prices, giving :math:`L(\pi)`; only roots with a positive bound can hold a
@@ -38,16 +39,18 @@ The steps (:func:`solve_colgen`):
    replaces the root's bound by a tighter one;
 7. now and then, and at the end, the integer master over the pool (with the chosen
    MIP backend) gives a plan;
-8. before the last integer master, a large-neighbourhood search
-   (:func:`~solvers.colgen.neighbourhood.improve_plan`) re-solves small regions of the
-   incumbent exactly (groups with many roots:
+8. before the last integer master, simulated annealing on unit moves
+   (:func:`~solvers.heuristic.anneal.anneal_plan`) and then a large-neighbourhood
+   search (:func:`~solvers.colgen.neighbourhood.improve_plan`) re-solves small regions
+   of the incumbent exactly (groups with many roots:
    :func:`~solvers.colgen.neighbourhood.improve_by_regions`, one bundle and the free
-   units around it by column generation); its better bundles join the pool.
+   units around it by column generation); their better bundles join the pool.
 
-It stops when the best plan is within ``params.rel_gap`` of the smallest bound
-seen (an :math:`L(\pi)` or the capacity bound), when no column is left to add (the
-LP bound is then proven) and the integer master has had its turn, or when time runs
-out.
+Time the last integer master leaves goes back to pricing rounds (groups of at most
+:data:`MANY_ROOTS` roots). It stops when the best plan is within ``params.rel_gap`` of
+the smallest bound seen (an :math:`L(\pi)` or the capacity bound), when no column is
+left to add (the LP bound is then proven) and the integer master has had its turn, or
+when time runs out.
 """
 
 from __future__ import annotations
@@ -115,7 +118,11 @@ MANY_ROOTS = 1_000
 LNS_SHARE = 0.25
 LNS_SHARE_MANY = 0.75
 # share of that search's time for the annealing on unit moves, which comes first
-# (solvers.heuristic.anneal)
+# (solvers.heuristic.anneal). Where the plans' bundles are full it finds what the
+# region searches do not: dense seed 2 at 120 s ended at 139.37 M with 0.7 and 139.34 M
+# with 1.0 (regions alone: 135.42 M); messy seed 2's 79-unit group went from 2.98 M to
+# 3.16 M with 0.3, and counties seed 3 ended at 207.56 M with 0.3 against 206.77 M
+# without it (the same bound, 208.72 M)
 ANNEAL_SHARE = 0.3
 ANNEAL_SHARE_MANY = 0.7
 # a try to prove the incumbent (solvers.colgen.certify) takes at most this share of the
@@ -270,48 +277,68 @@ def solve_colgen(
     message = ""
     converged = False
     alpha = SMOOTHING
-    while time.perf_counter() < cg_end and not state.closed(params.rel_gap):
-        state.rounds += 1
-        try:
-            lp = solve_master_lp(pool, cg_end - time.perf_counter()) if len(pool) else None
-        except MasterLpError as err:
-            message = str(err)
-            break
-        if lp is not None and np.all(np.minimum(lp.x, 1.0 - lp.x) < 1e-7):
-            state.offer([pool.bundles[k] for k in np.flatnonzero(lp.x > 0.5)])
-        # price at a point between the best-bound prices and the LP's: the LP's
-        # duals jump between rounds, the smoothed point converges steadily (an empty
-        # pool's LP has every price 0)
-        lp_prices = lp.prices if lp is not None else np.zeros(p.n)
-        prices = alpha * center + (1.0 - alpha) * lp_prices
-        added, ub = price(prices, cg_end)
-        value = lagrangian_value(prices, ub)
-        priced_exactly = not added
-        if not added:
-            added, value, complete = _exact_pricing(p, exact, sets, prices, ub, pool, state, cg_end)
+    lp_value = -math.inf  # the master LP's last value: at most the set-packing LP's
+
+    def rounds(until: float) -> None:
+        """Pricing rounds until ``until``, convergence, or a proven gap."""
+        nonlocal message, converged, alpha, center, center_value, trial, lp_value
+        while time.perf_counter() < until and not state.closed(params.rel_gap):
+            state.rounds += 1
+            try:
+                lp = solve_master_lp(pool, until - time.perf_counter()) if len(pool) else None
+            except MasterLpError as err:
+                message = str(err)
+                return
+            if lp is not None:
+                lp_value = lp.value
+                if np.all(np.minimum(lp.x, 1.0 - lp.x) < 1e-7):
+                    state.offer([pool.bundles[k] for k in np.flatnonzero(lp.x > 0.5)])
+            # price at a point between the best-bound prices and the LP's: the LP's
+            # duals jump between rounds, the smoothed point converges steadily (an
+            # empty pool's LP has every price 0)
+            lp_prices = lp.prices if lp is not None else np.zeros(p.n)
+            prices = alpha * center + (1.0 - alpha) * lp_prices
+            added, ub = price(prices, until)
+            value = lagrangian_value(prices, ub)
+            priced_exactly = not added
             if not added:
-                if complete and alpha == 0.0:
-                    converged = True
-                    state.bound = min(state.bound, value)
-                    break
-                # no column at the smoothed point: price at the LP's own duals next
-                alpha = 0.0 if complete else alpha
-        state.bound = min(state.bound, value)
-        if value < center_value:
-            center, center_value = prices, value
-        elif priced_exactly and alpha > 0.0:
-            alpha = 1.0 - (1.0 - alpha) / 2.0  # (SMOOTHING)
-        if state.rounds % IP_EVERY == 0:
-            _integer_master(pool, backend, params, state, min(cg_end, time.perf_counter() + 2.0))
-        trial = _certify(p, exact, sets, center, pool, state, cg_end, trial)
+                added, value, complete = _exact_pricing(
+                    p, exact, sets, prices, ub, pool, state, until
+                )
+                if not added:
+                    if complete and alpha == 0.0:
+                        converged = True
+                        state.bound = min(state.bound, value)
+                        return
+                    # no column at the smoothed point: price at the LP's own duals next
+                    alpha = 0.0 if complete else alpha
+            state.bound = min(state.bound, value)
+            if value < center_value:
+                center, center_value = prices, value
+            elif priced_exactly and alpha > 0.0:
+                alpha = 1.0 - (1.0 - alpha) / 2.0  # (SMOOTHING)
+            if state.rounds % IP_EVERY == 0:
+                _integer_master(pool, backend, params, state, min(until, time.perf_counter() + 2.0))
+            if not _beyond_proof(state, lp_value):
+                trial = _certify(p, exact, sets, center, pool, state, until, trial)
+
+    rounds(cg_end)
     lns = LnsStats()
     if state.best_obj is not None and not state.closed(params.rel_gap):
         _improve(p, backend, params, nbrs, pool, state, lns_end, lns, many)
-        until = deadline - 0.5 * final_ip
-        trial = _certify(p, exact, sets, center, pool, state, until, trial)
+        if not _beyond_proof(state, lp_value):
+            until = deadline - 0.5 * final_ip
+            trial = _certify(p, exact, sets, center, pool, state, until, trial)
     if not state.closed(params.rel_gap):
         _integer_master(pool, backend, params, state, deadline)
-        trial = _certify(p, exact, sets, center, pool, state, deadline, trial)
+        if not _beyond_proof(state, lp_value):
+            trial = _certify(p, exact, sets, center, pool, state, deadline, trial)
+    if not converged and not message and not many:
+        # the time the last integer master left goes to the bound (a plan the rounds'
+        # integer masters find is kept too); handing it back to the planner would
+        # start this group again from nothing. (Many roots: one round's relaxed bounds
+        # take seconds and cannot stop at a deadline.)
+        rounds(deadline)
     term = Termination.OPTIMAL if state.closed(params.rel_gap) else Termination.FEASIBLE
     if state.best_obj is None:
         return done(Termination.NO_SOLUTION, "no plan covers every locked-in unit")
@@ -419,6 +446,18 @@ def _certify(
     state.bound = min(state.bound, cert.bound)
     state.exact_roots += cert.solves
     return trial
+
+
+def _beyond_proof(state: _State, lp_value: float) -> bool:
+    """Whether prices on the plan's own units can no longer prove it optimal.
+
+    Such prices make :math:`L` the plan's value, and no prices make :math:`L` smaller
+    than the set-packing LP, which is at least the master LP over any pool: once that
+    exceeds the plan's value, a proof try can only spend time.
+    """
+    if state.best_obj is None:
+        return False
+    return lp_value > state.best_obj + 1e-9 * max(1.0, abs(state.best_obj))
 
 
 def _improve(p, backend, params, nbrs, pool, state, until, stats, many_roots) -> None:
