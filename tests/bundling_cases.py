@@ -186,3 +186,19 @@ CASES = {
     "maxp_grid": maxp_grid,
     "radius_limits": radius_limits,
 }
+
+
+def assert_better_feasible_plan(p: BundlingProblem, start, plan, optimum: float) -> None:
+    """A search's answer: disjoint feasible bundles covering every locked-in unit, worth
+    at least the plan it started from and at most the enumerated optimum.
+
+    The optimum may be that of the problem without its locked-in units: locking units
+    in only removes plans, so it bounds both.
+    """
+    g = p.graph()
+    covered = [j for b in plan for j in b]
+    assert len(covered) == len(set(covered)), "bundles overlap"
+    assert all(not p.bundle_violations(b, g) for b in plan)
+    assert set(np.flatnonzero(p.must_cover).tolist()) <= set(covered)
+    value = float(sum(p.bundle_objective(b) for b in plan))
+    assert float(sum(p.bundle_objective(b) for b in start)) - 1e-9 <= value <= optimum + 1e-6

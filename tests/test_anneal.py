@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from solvers.heuristic.anneal import anneal_plan
 from solvers.problem import BundlingProblem
-from tests.bundling_cases import problem
+from tests.bundling_cases import assert_better_feasible_plan, problem
 from tests.test_rooted_mip import best_plan, feasible_bundles, random_problem
 
 # a star: unit 0 (worth 3) with a poor arm 1 (worth -2) and a rich arm 2 (worth 4),
@@ -27,10 +27,6 @@ def _star(**kw) -> BundlingProblem:
 
 def _anneal(p, plan, seconds=0.2, seed=0):
     return anneal_plan(p, plan, time.perf_counter() + seconds, seed)
-
-
-def _value(p, plan) -> float:
-    return float(sum(p.bundle_objective(b) for b in plan))
 
 
 def test_full_bundle_swaps_its_poor_member_for_a_rich_neighbour():
@@ -96,13 +92,4 @@ def test_plans_stay_feasible_and_never_beat_the_enumerated_optimum(
         must = np.zeros(p.n, bool)
         must[list(start[0])] = True
         p = replace(p, must_cover=must)
-    plan = _anneal(p, start, 0.1, seed)
-    g = p.graph()
-    covered = [j for b in plan for j in b]
-    assert len(covered) == len(set(covered)), "bundles overlap"
-    assert all(not p.bundle_violations(b, g) for b in plan)
-    assert set(np.flatnonzero(p.must_cover).tolist()) <= set(covered)
-    value = _value(p, plan)
-    assert value >= _value(p, start) - 1e-9
-    # locking units in only removes plans, so the free optimum bounds both cases
-    assert value <= optimum + 1e-6
+    assert_better_feasible_plan(p, start, _anneal(p, start, 0.1, seed), optimum)

@@ -14,7 +14,7 @@ from solvers.colgen.neighbourhood import LnsStats, improve_by_regions, improve_p
 from solvers.heuristic.common import neighbours
 from solvers.problem import restrict
 from solvers.registry import get_backend
-from tests.bundling_cases import path, problem
+from tests.bundling_cases import assert_better_feasible_plan, path, problem
 from tests.test_rooted_mip import best_plan, feasible_bundles, random_problem
 
 
@@ -100,15 +100,7 @@ def test_plans_stay_feasible_and_never_beat_the_enumerated_optimum(seed, rows, c
         must[sorted(used)] = True
         p = type(p)(**{**p.__dict__, "must_cover": must})
     plan, _ = _search(p, start, 1.0, seed=seed, size=4)
-    g = p.graph()
-    covered = [j for b in plan for j in b]
-    assert len(covered) == len(set(covered)), "bundles overlap"
-    assert all(not p.bundle_violations(b, g) for b in plan)
-    assert set(np.flatnonzero(p.must_cover).tolist()) <= set(covered)
-    value = _value(p, plan)
-    assert value >= _value(p, start) - 1e-9
-    # locking units in only removes plans, so the free optimum bounds both cases
-    assert value <= optimum + 1e-6
+    assert_better_feasible_plan(p, start, plan, optimum)
 
 
 def _regions(p, plan, seconds, seed=0):
@@ -153,9 +145,4 @@ def test_regions_keep_plans_feasible_and_never_beat_the_enumerated_optimum(seed,
     optimum = best_plan(p, bundles)
     start = _greedy(p, bundles)
     plan, _ = _regions(p, start, 1.5, seed=seed)
-    covered = [j for b in plan for j in b]
-    assert len(covered) == len(set(covered)), "bundles overlap"
-    g = p.graph()
-    assert all(not p.bundle_violations(b, g) for b in plan)
-    value = _value(p, plan)
-    assert _value(p, start) - 1e-9 <= value <= optimum + 1e-6
+    assert_better_feasible_plan(p, start, plan, optimum)
