@@ -61,17 +61,25 @@ def credits_html(yearly: pd.DataFrame, colors: dict[str, str], lang: str = "en")
     ax = fig.add_subplot()
     bottom = np.zeros(len(table))
     years = table.index.to_numpy()
+    width = 0.85
     for b in order:
         vals = table[b].to_numpy(dtype=float)
         bars = PathPatch(
-            _bars_path(years, bottom, vals, 0.85),
+            _bars_path(years, bottom, vals, width),
             facecolor=colors.get(b, UNSELECTED_FILL),
             linewidth=0,
             label=b,
         )
         bars.sticky_edges.y.append(0.0)  # as ax.bar: no margin below the baseline
-        ax.add_patch(bars)
+        # add_artist, not add_patch: add_patch walks every segment of the path for the
+        # data limits (1.5 s of the 1.8 s this chart took for 236 bundles of 30 years);
+        # the limits of the stack are known, they are set once below
+        ax.add_artist(bars)
         bottom += vals
+    if len(years):
+        ax.update_datalim(
+            [(years.min() - width / 2, 0.0), (years.max() + width / 2, float(bottom.max()))]
+        )
     ax.autoscale_view()
     ax.set_xlabel(_("Year"))
     ax.set_ylabel(_("Issuable credits (tCO2e)"))
