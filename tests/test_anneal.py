@@ -43,6 +43,16 @@ def test_locked_in_unit_is_never_set_free():
     assert _anneal(p, [(0, 1)]) == [(0, 1)]
 
 
+def test_search_ends_early_when_nothing_can_move():
+    # with unit 1 locked in, no move is allowed at all (unit 2 could only take the
+    # locked unit's place, unit 0 cannot leave a bundle of 100 ha): the search gives up
+    # after IDLE_DRAWS draws instead of waiting for its deadline, a minute away
+    p = _star(must=[False, True, False])
+    start = time.perf_counter()
+    assert anneal_plan(p, [(0, 1)], start + 60.0, seed=0) == [(0, 1)]
+    assert time.perf_counter() - start < 30.0
+
+
 def test_moves_respect_the_roots_limits():
     # root 0 may take units 0 and 1 only, root 2 unit 2 only, and 1 may not be a
     # root: {0, 2} has no root, so the plan cannot change

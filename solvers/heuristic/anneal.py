@@ -15,7 +15,8 @@ neighbour ``j`` in another bundle (or free):
 
 The temperature ``T`` falls geometrically over the time given, from half the mean
 value of a paying unit to a fiftieth of it, so the search wanders first and climbs
-last. Bundles may vanish but no new one starts (one unit is rarely a bundle): the
+last. It ends at the deadline, or sooner after :data:`IDLE_DRAWS` draws in a row that
+moved nothing. Bundles may vanish but no new one starts (one unit is rarely a bundle): the
 searches around it create bundles. The best plan seen is returned after a check of
 every bundle against :meth:`~solvers.problem.BundlingProblem.bundle_violations`;
 should any fail, the input plan comes back unchanged.
@@ -41,6 +42,10 @@ HOT, COLD = 0.5, 0.02
 EVICT_DRAWS = 4
 # moves between two looks at the clock
 CLOCK_EVERY = 256
+# the search stops early after this many draws in a row that moved nothing: every move
+# left breaks a rule or the plan has nothing to move (a small group is done in
+# milliseconds, and its time goes to the searches after it)
+IDLE_DRAWS = 50_000
 
 
 def anneal_plan(
@@ -215,12 +220,12 @@ class _State:
         span = max(until - t0, 1e-9)
         hot, cold = HOT * scale, COLD * scale
         temp, gained, best_gain, best_owner = hot, 0.0, 0.0, self.owner.copy()
-        moves = 0
+        moves = last_move = 0
         while True:
             moves += 1
             if moves % CLOCK_EVERY == 0:
                 now = time.perf_counter()
-                if now >= until:
+                if now >= until or moves - last_move > IDLE_DRAWS:
                     break
                 temp = hot * (cold / hot) ** ((now - t0) / span)
             i = rng.randrange(n)
@@ -239,6 +244,7 @@ class _State:
             if evicted >= 0:
                 self._move(evicted, dst, -1)
             self._move(i, int(self.owner[i]), dst)
+            last_move = moves
             gained += gain
             if gained > best_gain + 1e-9 * scale:
                 best_gain, best_owner = gained, self.owner.copy()
