@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from solvers.heuristic.common import neighbours, reach
+from solvers.heuristic.common import is_connected, neighbours
 from solvers.problem import BundlingProblem
 
 # temperatures at the start and at the end, as shares of the mean paying unit's value
@@ -138,7 +138,7 @@ class _State:
             return False
         roots = np.fromiter(units, int, len(units))
         if p.candidates is not None:
-            counts = self.count[b][roots] if b >= 0 else np.zeros(len(roots), np.int32)
+            counts = self.count[b][roots]
             if added >= 0:
                 counts = counts + self._accepted(roots, added)
             if removed >= 0:
@@ -156,9 +156,6 @@ class _State:
             base[2] + sign * self.slack[unit],
         ]
 
-    def _connected(self, units: set[int]) -> bool:
-        return not units or len(reach(self.nbrs, next(iter(units)), units)) == len(units)
-
     def _propose(self, i: int, j: int, rng: random.Random):
         """The move of ``i`` into ``j``'s place: (gain, evicted unit or -1), or None."""
         s, t = int(self.owner[i]), int(self.owner[j])
@@ -168,7 +165,7 @@ class _State:
                 return None
             rest = self.members[s] - {i}
             if rest:
-                if not self._connected(rest):
+                if not is_connected(self.nbrs, rest):
                     return None
                 if not self._feasible(s, rest, -1, i, self._shifted(s, i, -1)):
                     return None
@@ -181,7 +178,7 @@ class _State:
             if len(grown) > self.max_units:
                 drawn = rng.sample(sorted(self.members[t]), min(EVICT_DRAWS, len(self.members[t])))
                 for u in sorted(drawn, key=lambda u: self.value[u]):
-                    if u != j and not self.locked[u] and self._connected(grown - {u}):
+                    if u != j and not self.locked[u] and is_connected(self.nbrs, grown - {u}):
                         evicted = u
                         break
                 if evicted < 0:
@@ -198,12 +195,12 @@ class _State:
         if src >= 0:
             self.members[src].discard(unit)
             self.sums[src] = self._shifted(src, unit, -1)
-            if self.count:
+            if self.p.candidates is not None:
                 self.count[src][self.by_unit[unit]] -= 1
         if dst >= 0:
             self.members[dst].add(unit)
             self.sums[dst] = self._shifted(dst, unit, +1)
-            if self.count:
+            if self.p.candidates is not None:
                 self.count[dst][self.by_unit[unit]] += 1
         self.owner[unit] = dst
 

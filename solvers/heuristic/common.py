@@ -54,6 +54,11 @@ def reach(nbrs: list[list[int]], start: int, allowed: set) -> set:
     return seen
 
 
+def is_connected(nbrs: list[list[int]], units: set) -> bool:
+    """Whether ``units`` (a set; empty counts as connected) is one piece of the graph."""
+    return not units or len(reach(nbrs, next(iter(units)), units)) == len(units)
+
+
 canon = canonical_bundles
 
 

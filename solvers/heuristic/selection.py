@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from solvers.heuristic.common import CHECK_TOL, EPS, components, reach
+from solvers.heuristic.common import CHECK_TOL, EPS, components, is_connected
 from solvers.problem import BundlingProblem
 
 
@@ -160,11 +160,7 @@ class _Selector:
             req = min(self.min_a[r] for r in roots)
         if sum(self.amin[j] for j in b) < req - EPS:
             return False
-        return self.connected(b)
-
-    def connected(self, b) -> bool:
-        inb = set(b)
-        return len(reach(self.nbrs, next(iter(inb)), inb)) == len(inb)
+        return is_connected(self.nbrs, set(b))
 
     # ------------------------------------------------------------ growth
     def grow(self, r, lam, gamma, noise=None, blocked=None, force=(), patience=4, must_bonus=0.0):
