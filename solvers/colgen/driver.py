@@ -319,20 +319,17 @@ def solve_colgen(
                 alpha = 1.0 - (1.0 - alpha) / 2.0  # (SMOOTHING)
             if state.rounds % IP_EVERY == 0:
                 _integer_master(pool, backend, params, state, min(until, time.perf_counter() + 2.0))
-            if not _beyond_proof(state, lp_value):
-                trial = _certify(p, exact, sets, center, pool, state, until, trial)
+            trial = _certify(p, exact, sets, center, pool, state, until, trial, lp_value)
 
     rounds(cg_end)
     lns = LnsStats()
     if state.best_obj is not None and not state.closed(params.rel_gap):
         _improve(p, backend, params, nbrs, pool, state, lns_end, lns, many)
-        if not _beyond_proof(state, lp_value):
-            until = deadline - 0.5 * final_ip
-            trial = _certify(p, exact, sets, center, pool, state, until, trial)
+        until = deadline - 0.5 * final_ip
+        trial = _certify(p, exact, sets, center, pool, state, until, trial, lp_value)
     if not state.closed(params.rel_gap):
         _integer_master(pool, backend, params, state, deadline)
-        if not _beyond_proof(state, lp_value):
-            trial = _certify(p, exact, sets, center, pool, state, deadline, trial)
+        trial = _certify(p, exact, sets, center, pool, state, deadline, trial, lp_value)
     if not converged and not message and not many:
         # the time the last integer master left goes to the bound (a plan the rounds'
         # integer masters find is kept too); handing it back to the planner would
@@ -426,16 +423,20 @@ def _seed_bundles(p, exact, sets, ub, pool, state, until) -> None:
 
 
 def _certify(
-    p, exact, sets, center, pool, state, until, trial, share=CERTIFY_SHARE
+    p, exact, sets, center, pool, state, until, trial, lp_value=-math.inf, share=CERTIFY_SHARE
 ) -> PlanCertifier | None:
     """Go on trying to prove the incumbent optimal (:mod:`solvers.colgen.certify`).
 
     A new plan gets a new :class:`PlanCertifier` (with the current best-bound prices);
     the same plan resumes its own. A try takes at most ``share`` of the time left
-    until ``until``. Returns the certifier to pass to the next call.
+    until ``until``; none is made once the master LP's last value ``lp_value`` puts
+    the plan beyond such a proof (:func:`_beyond_proof`). Returns the certifier to
+    pass to the next call.
     """
     if state.best_obj is None or not state.best or len(sets.roots) > MANY_ROOTS:
         # (many roots: one exact solve rarely settles a root there, see SEARCH_SHARE)
+        return trial
+    if _beyond_proof(state, lp_value):
         return trial
     if trial is None or trial.plan != state.best:  # both hold sorted tuples
         trial = PlanCertifier(p, exact, sets, state.best, center, pool, EXACT_ROOT_S)
