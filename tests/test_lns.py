@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 from solvers.base import SolveParams
 from solvers.colgen import solve_colgen
-from solvers.colgen.neighbourhood import LnsStats, improve_by_regions, improve_plan, surroundings
+from solvers.colgen.neighbourhood import (
+    LnsStats,
+    bundle_groups,
+    improve_by_regions,
+    improve_plan,
+    surroundings,
+)
 from solvers.heuristic.common import neighbours
 from solvers.problem import restrict
 from solvers.registry import get_backend
@@ -71,6 +77,29 @@ def test_search_starts_from_an_empty_plan():
     p = problem(path(8), [100] * 8, [1, 10, 10, 1, 1, 10, 10, 1], fixed=1, max_units=2)
     plan, _ = _search(p, [], 3.0, size=4)
     assert _value(p, plan) == 40
+
+
+def test_bundle_groups_are_the_largest_sets_of_up_to_three_adjacent_bundles():
+    # path 0-9 with bundles A {0, 1}, B {2, 3}, C {5, 6}, D {8, 9}: A touches B, B and C
+    # are one free unit (4) apart, C and D one free unit (7) apart, so the bundles form
+    # the chain A-B-C-D. Its connected sets of at most three bundles that no larger one
+    # holds are A-B-C and B-C-D (A-B, A, ... lie inside them; A-B-D is not connected).
+    # B-C-D holds unit 9, worth -5 (a member worth less than nothing: room to gain), so
+    # it comes first. Neighbourhoods hold the bundles' own units only.
+    owner = np.full(10, -1)
+    plan = [(0, 1), (2, 3), (5, 6), (8, 9)]
+    for b, members in enumerate(plan):
+        owner[list(members)] = b
+    nbrs = neighbours(10, np.array(path(10)))
+    value = np.array([3.0] * 9 + [-5.0])
+    assert bundle_groups(nbrs, owner, plan, value, 10) == [[2, 3, 5, 6, 8, 9], [0, 1, 2, 3, 5, 6]]
+    # at most five units: both groups are too large
+    assert bundle_groups(nbrs, owner, plan, value, 5) == []
+    # two bundles far apart (three free units between them) share no group
+    far = [(0, 1), (5, 6)]
+    owner2 = np.full(10, -1)
+    owner2[[0, 1]], owner2[[5, 6]] = 0, 1
+    assert bundle_groups(nbrs, owner2, far, value, 10) == [[0, 1], [5, 6]]
 
 
 def test_restricted_problem_keeps_only_the_chosen_units():
