@@ -270,22 +270,21 @@ def bundle_groups(
 
     Two bundles are adjacent when a unit of one touches a unit of the other, directly
     or through one free unit. Each connected set of at most :data:`MAX_BUNDLES`
-    bundles that no larger such set contains gives one neighbourhood: its bundles
-    and the free units touching them, when that is at most ``max_units`` units. A
-    random walk rarely takes three given bundles whole at once (counties-159 seed 1:
-    one of 10-11 steps of 3 s re-partitioned the three bundles that gained 0.8 M),
-    while a plan of a few large bundles has only a handful of such sets.
+    bundles that no larger such set contains gives one neighbourhood: the units of
+    its bundles (free units make the sub-problem much harder: on counties-159 seed 1
+    the groups with their free neighbours, 90-111 units, ran to 6 s unproven, while
+    the bundles alone, 47-58 units, gained 0.64 M in 0.1-1.4 s), when there are at
+    most ``max_units`` of them. A random walk rarely takes three given bundles whole
+    (from the same plan, one of two 30 s walks found a better re-partition), while a
+    plan of a few large bundles has only a handful of such groups.
 
     Parameters
     ----------
-    nbrs : list of list of int
-        Adjacency lists.
-    owner : ndarray of int
-        Index in ``plan`` of each unit's bundle, -1 for a free unit.
-    plan : sequence of bundles
+    nbrs, owner, plan
+        As for :func:`neighbourhood`.
     value : ndarray
-        Unit values: a neighbourhood's promise is the value its bundles pay for
-        members worth less than nothing plus the value of its paying free units.
+        Unit values: groups whose bundles hold more value below zero (connectors and
+        poor members, room to gain) come first.
     max_units : int
         Largest neighbourhood.
 
