@@ -228,7 +228,7 @@ def write_plan(
     )
     run = run_envelope(
         None,
-        _own_facts(units, plan, scenario, inputs, schedule_term, out),
+        _own_facts(units, plan, inputs, schedule_term, out),
         package_versions(),
         run_facts,
     )
@@ -269,11 +269,11 @@ class _Outputs:
     importance: Importance | None
 
 
-def _own_facts(units, plan, scenario, inputs, schedule_term, out: _Outputs) -> dict:
+def _own_facts(units, plan, inputs, schedule_term, out: _Outputs) -> dict:
     """What ``run.json`` says of this plan (the envelope adds versions and run facts)."""
     own = {
         "inputs": {k: input_record(v) for k, v in inputs.items()},
-        "scenario": to_dict(scenario),
+        "scenario": to_dict(out.scenario),
         "solver": plan.solver,
         "objective_name": plan.objective_name,
         "termination": plan.termination.value,

@@ -307,9 +307,11 @@ def bundle_groups(
     for _ in range(MAX_BUNDLES - 1):
         grown = {g | {c} for g in grown for b in g for c in near[b] if c not in g}
         sets |= grown
-    maximal = [g for g in sets if not any(g < h for h in sets)]
     out = []
-    for g in maximal:
+    for g in sets:
+        # a set inside a larger one can take one more adjacent bundle (both connected)
+        if len(g) < MAX_BUNDLES and any(c not in g for b in g for c in near[b]):
+            continue
         members = {int(u) for b in g for u in plan[b]}
         units = sorted(members)
         if len(units) > max_units:
